@@ -1,0 +1,51 @@
+/* wrapper.c: the events guest over the "callback-wrapper" poll convention:
+ * imports wasm_bpf_buffer_poll from module MOD (six parameters, no table
+ * index) and exports its record callback as EXP.
+ * usage: wrapper.wasm STOPCOMM */
+#include "guest.h"
+#include "events_bpf.h"
+
+#ifndef MOD
+#define MOD "callback-wrapper"
+#endif
+#ifndef EXP
+#define EXP "go-callback"
+#endif
+
+int wrapper_poll(uint64_t handle, int fd, uint32_t ctx, char *data, int max_size, int timeout_ms)
+	__attribute__((import_module(MOD), import_name("wasm_bpf_buffer_poll")));
+
+__attribute__((export_name(EXP))) int wrapper_callback(uint32_t ctx, char *data, int size)
+{
+	return print_event((struct watch *)(uintptr_t)ctx, data, (unsigned int)size);
+}
+
+static char buf[256];
+
+static void poll_or_die(uint64_t h, int fd, struct watch *w, int timeout_ms)
+{
+	int n = wrapper_poll(h, fd, GUEST_ADDR(w), buf, sizeof(buf), timeout_ms);
+
+	if (n < 0)
+		die(MOD " wasm_bpf_buffer_poll: %d", n);
+}
+
+int main(int argc, char **argv)
+{
+	struct watch w = { 0 };
+	uint64_t h;
+	int fd;
+
+	if (argc != 2)
+		die("usage: %s STOPCOMM", argv[0]);
+	w.stop = argv[1];
+	h = must_load(events_bpf, events_bpf_len);
+	fd = must_map_fd(h, "rb");
+	must_attach(h, "handle_exec_rb", "");
+	poll_or_die(h, fd, &w, 0);
+	say("ready");
+	while (!w.done)
+		poll_or_die(h, fd, &w, 100);
+	say("done %lu", w.seen);
+	return 0;
+}

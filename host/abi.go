@@ -1,0 +1,53 @@
+package host
+
+import (
+	"github.com/bytecodealliance/wasmtime-go/v39"
+)
+
+// hostFunc is a host function as wasmtime's Linker.FuncNew takes it; FuncNew
+// is about twice as fast per call as the reflection-based FuncWrap.
+type hostFunc = func(*wasmtime.Caller, []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap)
+
+// ABI import module names.
+const (
+	moduleABI  = "wasm_bpf"
+	moduleExt  = "wasm_bpf_ext"
+	moduleWASI = "wasi_snapshot_preview1"
+)
+
+// define adds the guest's host functions to the linker: the six functions
+// of import module wasm_bpf and the callback-wrapper poll.
+func (g *guest) define(l *wasmtime.Linker) error {
+	i32 := wasmtime.NewValType(wasmtime.KindI32)
+	i64 := wasmtime.NewValType(wasmtime.KindI64)
+	sig := func(result *wasmtime.ValType, params ...*wasmtime.ValType) *wasmtime.FuncType {
+		return wasmtime.NewFuncType(params, []*wasmtime.ValType{result})
+	}
+	defs := []struct {
+		module, name string
+		ty           *wasmtime.FuncType
+		fn           hostFunc
+	}{
+		{moduleABI, "wasm_load_bpf_object", sig(i64, i32, i32), g.loadObject},
+		{moduleABI, "wasm_close_bpf_object", sig(i32, i64), g.closeObject},
+		{moduleABI, "wasm_attach_bpf_program", sig(i32, i64, i32, i32), g.attachProgram},
+		{moduleABI, "wasm_bpf_buffer_poll", sig(i32, i64, i32, i32, i32, i32, i32, i32), g.bufferPoll},
+		{moduleABI, "wasm_bpf_map_fd_by_name", sig(i32, i64, i32), g.mapFDByName},
+		{moduleABI, "wasm_bpf_map_operate", sig(i32, i32, i32, i32, i32, i32, i64), g.mapOperate},
+		{g.cfg.WrapperModule, "wasm_bpf_buffer_poll", sig(i32, i64, i32, i32, i32, i32, i32), g.wrapperPoll},
+	}
+	for _, d := range defs {
+		if err := l.FuncNew(d.module, d.name, d.ty, d.fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func retI32(v int32) ([]wasmtime.Val, *wasmtime.Trap) {
+	return []wasmtime.Val{wasmtime.ValI32(v)}, nil
+}
+
+func retI64(v uint64) ([]wasmtime.Val, *wasmtime.Trap) {
+	return []wasmtime.Val{wasmtime.ValI64(int64(v))}, nil
+}

@@ -1,0 +1,143 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"syscall"
+
+	"github.com/bytecodealliance/wasmtime-go/v39"
+
+	"github.com/wasm-bpf/wasm-bpf/libbpf"
+)
+
+// guest is one running guest instance: its store, the exports the host
+// calls back into, and its handle table. It is used from the goroutine that
+// runs the guest only.
+type guest struct {
+	ctx   context.Context
+	log   *slog.Logger
+	cfg   Config
+	name  string // prefix of the guest's BPF object names
+	store *wasmtime.Store
+	waker *libbpf.Waker // interrupts polls when ctx is done
+
+	// Resolved on first use: a module's start function may call the host
+	// before Instantiate returns.
+	mem      *wasmtime.Memory
+	table    *wasmtime.Table
+	callback *wasmtime.Func
+
+	objects    map[uint64]*object
+	lastHandle uint64
+	maps       map[int32]*mapRef // map fd -> its object; fds of other guests are absent
+
+	// fatal is what ended the guest inside a host call that called back into
+	// it (a trap or proc_exit in a poll callback); the host call returns a
+	// trap and Run reports fatal instead.
+	fatal error
+}
+
+// object is one loaded BPF object, named by its handle.
+type object struct {
+	handle  uint64
+	obj     *libbpf.Object
+	links   []*libbpf.Link
+	maps    map[int32]*mapRef
+	buffers map[int32]buffer
+	polls   int  // polls of this object in progress (a callback may close it)
+	closing bool // closed by the guest while a poll was in progress
+}
+
+type mapRef struct {
+	obj       *object
+	name      string
+	typ       libbpf.MapType
+	keySize   uint32
+	valueSize uint32 // bytes a lookup writes (all CPUs for per-CPU maps)
+}
+
+// buffer is a ring or perf buffer consumer.
+type buffer interface {
+	Poll(w *libbpf.Waker, timeoutMs int, fn libbpf.SampleFunc) (int, error)
+	Close()
+}
+
+func newGuest(ctx context.Context, store *wasmtime.Store, cfg Config) (*guest, error) {
+	w, err := libbpf.NewWaker()
+	if err != nil {
+		return nil, err
+	}
+	return &guest{
+		ctx:     ctx,
+		log:     cfg.Logger,
+		cfg:     cfg,
+		name:    objectName(cfg.Args),
+		store:   store,
+		waker:   w,
+		objects: map[uint64]*object{},
+		maps:    map[int32]*mapRef{},
+	}, nil
+}
+
+// memory is the guest's linear memory now; it may move when the guest
+// grows it, so it is fetched again after every call into the guest. A
+// guest without memory gets an empty one: every pointer is then refused.
+func (g *guest) memory(c *wasmtime.Caller) guestMem {
+	if g.mem == nil {
+		if e := c.GetExport("memory"); e != nil {
+			g.mem = e.Memory()
+		}
+		if g.mem == nil {
+			return nil
+		}
+	}
+	return guestMem(g.mem.UnsafeData(c))
+}
+
+// refuse logs why a host call was refused and returns -errno.
+func (g *guest) refuse(fn string, errno syscall.Errno, why string, args ...any) int32 {
+	g.log.Debug(fn+": "+why, append(args, "errno", errno.Error())...)
+	return -int32(errno)
+}
+
+// close destroys the object's links, frees its pollers and closes it, or,
+// if a poll of it is in progress (the guest closed it from a callback),
+// does so when the last poll returns. Either way the handle and its map fds
+// are unknown from now on.
+func (g *guest) close(o *object) {
+	delete(g.objects, o.handle)
+	for fd := range o.maps {
+		delete(g.maps, fd)
+	}
+	if o.polls > 0 {
+		o.closing = true
+		return
+	}
+	for _, l := range o.links {
+		l.Destroy()
+	}
+	for _, b := range o.buffers {
+		b.Close()
+	}
+	o.obj.Close()
+	o.links, o.buffers = nil, nil
+}
+
+// closeAll closes every object the guest left open.
+func (g *guest) closeAll() {
+	for _, o := range g.objects {
+		o.polls = 0 // no poll is in progress once the guest has ended
+		g.close(o)
+	}
+	g.waker.Close()
+}
+
+// end records what ends the guest inside a nested call; the first cause wins.
+func (g *guest) end(err error) {
+	if g.fatal == nil {
+		g.fatal = err
+	}
+}
+
+var errStopped = errors.New("guest stopped")

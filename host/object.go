@@ -1,0 +1,152 @@
+package host
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/bytecodealliance/wasmtime-go/v39"
+
+	"github.com/wasm-bpf/wasm-bpf/libbpf"
+)
+
+// loadObject is wasm_load_bpf_object(obj_buf, obj_buf_sz) -> handle, or 0.
+func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
+	const fn = "wasm_load_bpf_object"
+	ptr, size := uint32(args[0].I32()), args[1].I32()
+	if size <= 0 {
+		g.refuse(fn, syscall.EINVAL, "object size is not positive", "size", size)
+		return retI64(0)
+	}
+	buf, ok := g.memory(c).slice(ptr, uint32(size))
+	if !ok {
+		g.refuse(fn, syscall.EFAULT, "object range outside guest memory", "ptr", ptr, "size", size)
+		return retI64(0)
+	}
+	handle := g.lastHandle + 1
+	o, err := g.open(handle, buf)
+	if err != nil {
+		g.refuse(fn, syscall.EINVAL, "load failed (run with --verbose for libbpf's log)", "err", err)
+		return retI64(0)
+	}
+	g.lastHandle = handle
+	g.objects[handle] = o
+	for fd, m := range o.maps {
+		g.maps[fd] = m
+	}
+	g.log.Debug(fn, "handle", handle, "object", o.obj.Name(), "maps", len(o.maps))
+	return retI64(handle)
+}
+
+func (g *guest) open(handle uint64, elf []byte) (*object, error) {
+	obj, err := libbpf.Open(g.name, elf)
+	if err != nil {
+		return nil, err
+	}
+	if err := obj.Load(); err != nil {
+		obj.Close()
+		return nil, err
+	}
+	o := &object{handle: handle, obj: obj, maps: map[int32]*mapRef{}, buffers: map[int32]buffer{}}
+	for _, m := range obj.Maps() {
+		fd := m.FD()
+		if fd < 0 {
+			continue // not created (autocreate off)
+		}
+		vsize, err := m.ValueSize()
+		if err != nil {
+			obj.Close()
+			return nil, fmt.Errorf("map %q: %w", m.Name(), err)
+		}
+		o.maps[int32(fd)] = &mapRef{obj: o, name: m.Name(), typ: m.Type(), keySize: m.KeySize(), valueSize: vsize}
+	}
+	return o, nil
+}
+
+// objectName names a guest's BPF objects after its module, as libbpf
+// names objects after their file; map names like "<name>.rodata" derive
+// from it.
+func objectName(args []string) string {
+	name := "wasm_bpf"
+	if len(args) > 0 {
+		base := strings.TrimSuffix(filepath.Base(args[0]), ".wasm")
+		var b strings.Builder
+		for _, r := range base {
+			if r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+				b.WriteRune(r)
+			} else {
+				b.WriteByte('_')
+			}
+		}
+		if b.Len() > 0 && b.Len() <= 64 {
+			name = b.String()
+		}
+	}
+	return name
+}
+
+// closeObject is wasm_close_bpf_object(handle) -> 0.
+func (g *guest) closeObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
+	handle := uint64(args[0].I64())
+	o, ok := g.objects[handle]
+	if !ok {
+		g.log.Debug("wasm_close_bpf_object: unknown handle", "handle", handle)
+		return retI32(0)
+	}
+	g.close(o)
+	return retI32(0)
+}
+
+// attachProgram is wasm_attach_bpf_program(handle, name, attach_target).
+func (g *guest) attachProgram(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
+	const fn = "wasm_attach_bpf_program"
+	handle, namePtr, targetPtr := uint64(args[0].I64()), uint32(args[1].I32()), uint32(args[2].I32())
+	o, ok := g.objects[handle]
+	if !ok {
+		return retI32(g.refuse(fn, syscall.EINVAL, "unknown handle", "handle", handle))
+	}
+	mem := g.memory(c)
+	name, ok := mem.cstring(namePtr)
+	if !ok {
+		return retI32(g.refuse(fn, syscall.EFAULT, "program name is not a string in guest memory", "ptr", namePtr))
+	}
+	var target string
+	if targetPtr != 0 {
+		if target, ok = mem.cstring(targetPtr); !ok {
+			return retI32(g.refuse(fn, syscall.EFAULT, "attach target is not a string in guest memory", "ptr", targetPtr))
+		}
+	}
+	prog, err := o.obj.Program(name)
+	if err != nil {
+		return retI32(g.refuse(fn, syscall.ENOENT, "no such program", "program", name))
+	}
+	link, err := attach(prog, target)
+	if err != nil {
+		g.log.Debug(fn+": attach failed", "program", name, "section", prog.Section(), "target", target, "err", err)
+		return retI32(errnoOf(err))
+	}
+	o.links = append(o.links, link)
+	g.log.Debug(fn, "program", name, "section", prog.Section(), "target", target)
+	return retI32(0)
+}
+
+// attach picks the libbpf attach call for the program's type: a target
+// names an interface for XDP and socket filters and a cgroup v2 directory
+// for cgroup programs; other programs attach as their section says.
+func attach(p *libbpf.Program, target string) (*libbpf.Link, error) {
+	t := p.Type()
+	switch {
+	case t == libbpf.ProgTypeSocketFilter:
+		if target == "" {
+			return nil, fmt.Errorf("attach %q: a socket filter needs an interface name: %w", p.Name(), syscall.EINVAL)
+		}
+		return p.AttachSocket(target)
+	case target != "" && t == libbpf.ProgTypeXDP:
+		return p.AttachXDP(target)
+	case target != "" && t.IsCgroup():
+		return p.AttachCgroup(target)
+	default:
+		return p.Attach()
+	}
+}

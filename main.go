@@ -1,0 +1,153 @@
+// Command wasm-bpf runs wasm-bpf guests: WebAssembly modules whose
+// user-space half drives eBPF programs in the running kernel.
+//
+//	wasm-bpf [run] [flags] MODULE.wasm [ARGS...]
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/wasm-bpf/wasm-bpf/host"
+	"github.com/wasm-bpf/wasm-bpf/libbpf"
+)
+
+func main() {
+	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// signalError is the cancellation cause when the runtime is signalled.
+type signalError struct{ sig syscall.Signal }
+
+func (e signalError) Error() string { return "received " + e.sig.String() }
+
+func runFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log host calls, refusals and libbpf's output (the verifier log) to stderr"},
+		&cli.StringFlag{Name: "wrapper-module-name", Aliases: []string{"m"}, Value: host.DefaultWrapperModule, Usage: "import module of the callback-wrapper poll"},
+		&cli.StringFlag{Name: "callback-export-name", Aliases: []string{"c"}, Value: host.DefaultCallbackExport, Usage: "guest export the callback-wrapper poll calls per record"},
+		&cli.StringSliceFlag{Name: "env", Usage: "pass `KEY=VALUE` to the guest's environment (repeatable; default: none)"},
+	}
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	exitCode := 0
+	action := func(c *cli.Context) error {
+		code, err := runModule(c, stdin, stdout, stderr)
+		exitCode = code
+		return err
+	}
+	// -v is --verbose, as in the existing runtimes, so --version has no short form.
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+	app := &cli.App{
+		Name:      "wasm-bpf",
+		Usage:     "run WebAssembly guests that drive eBPF programs",
+		UsageText: "wasm-bpf [run] [flags] MODULE.wasm [ARGS...]",
+		Version:   version(),
+		Reader:    stdin,
+		Writer:    stdout,
+		ErrWriter: stderr,
+		Flags:     runFlags(),
+		Action:    action,
+		Commands: []*cli.Command{{
+			Name:      "run",
+			Usage:     "run a guest module (the default command)",
+			ArgsUsage: "MODULE.wasm [ARGS...]",
+			Flags:     runFlags(),
+			Action:    action,
+		}},
+		HideHelpCommand: true,
+		ExitErrHandler:  func(*cli.Context, error) {},
+	}
+	if err := app.Run(args); err != nil {
+		fmt.Fprintf(stderr, "wasm-bpf: %v\n", err)
+		if exitCode == 0 {
+			exitCode = 1
+		}
+	}
+	return exitCode
+}
+
+func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	if c.NArg() == 0 {
+		cli.ShowAppHelp(c)
+		return 2, errors.New("no module given")
+	}
+	path := c.Args().First()
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return 1, fmt.Errorf("read module: %w", err)
+	}
+
+	level := slog.LevelInfo
+	if c.Bool("verbose") {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	libbpf.SetLogger(logger)
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		if s, ok := <-sigs; ok {
+			// A second signal takes the default action: the kernel still
+			// frees every fd-held BPF object when the process dies.
+			signal.Stop(sigs)
+			cancel(signalError{s.(syscall.Signal)})
+		}
+	}()
+	defer signal.Stop(sigs)
+
+	code, err := host.Run(ctx, wasm, host.Config{
+		Args:           c.Args().Slice(),
+		Env:            c.StringSlice("env"),
+		Stdin:          stdin,
+		Stdout:         stdout,
+		Stderr:         stderr,
+		Logger:         logger,
+		WrapperModule:  c.String("wrapper-module-name"),
+		CallbackExport: c.String("callback-export-name"),
+	})
+	var sig signalError
+	switch {
+	case errors.As(err, &sig):
+		logger.Debug("guest stopped", "signal", sig.sig.String())
+		return 128 + int(sig.sig), nil
+	case err != nil:
+		return code, fmt.Errorf("%s: %w", path, err)
+	}
+	return code, nil
+}
+
+// version reports the module version and VCS revision the binary was built
+// from, and the versions of the engine and libbpf it uses.
+func version() string {
+	v, rev, wasmtime := "devel", "", "?"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				rev = " " + s.Value[:12]
+			}
+		}
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/bytecodealliance/wasmtime-go/v39" {
+				wasmtime = d.Version
+			}
+		}
+	}
+	return fmt.Sprintf("%s%s (wasmtime-go %s, libbpf %s)", v, rev, wasmtime, libbpf.Version())
+}
