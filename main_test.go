@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bytecodealliance/wasmtime-go/v39"
+)
+
+// writeWat compiles a WAT module into a file in dir.
+func writeWat(t *testing.T, dir, name, wat string) string {
+	t.Helper()
+	wasm, err := wasmtime.Wat2Wasm(wat)
+	if err != nil {
+		t.Fatalf("wat2wasm %s: %v", name, err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, wasm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const helloWat = `(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hello from the guest\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 21))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (call $exit (i32.const 7))))`
+
+// The CLI's own contract: exit codes and error messages that name the cause.
+// None of these modules touch BPF.
+func TestCLI(t *testing.T) {
+	dir := t.TempDir()
+	notWasm := filepath.Join(dir, "notwasm.wasm")
+	os.WriteFile(notWasm, []byte("#!/bin/sh\necho hi\n"), 0o644)
+	hello := writeWat(t, dir, "hello.wasm", helloWat)
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // substring
+		stderr string // substring
+	}{
+		{"no module", nil, 2, "", "no module given"},
+		{"missing file", []string{dir + "/nope.wasm"}, 1, "", "no such file or directory"},
+		{"not wasm", []string{notWasm}, 1, "", "not a WebAssembly module"},
+		{"component", []string{writeBytes(t, dir, "comp.wasm", []byte("\x00asm\x0d\x00\x01\x00"))}, 1, "", "component, not a core module"},
+		{"no _start", []string{writeWat(t, dir, "lib.wasm", `(module (memory (export "memory") 1))`)}, 1, "", "exports no _start"},
+		{"no memory", []string{writeWat(t, dir, "nomem.wasm", `(module (func (export "_start")))`)}, 1, "", "exports no memory"},
+		{"env import", []string{writeWat(t, dir, "env.wasm", `(module (import "env" "printf" (func)) (memory (export "memory") 1) (func (export "_start")))`)},
+			1, "", "imports env.printf, which this runtime does not provide: env imports come from WAMR's built-in libc"},
+		{"unknown ABI function", []string{writeWat(t, dir, "abi.wasm", `(module (import "wasm_bpf" "wasm_bpf_fly" (func)) (memory (export "memory") 1) (func (export "_start")))`)},
+			1, "", "wasm_bpf.wasm_bpf_fly, which this runtime does not provide: it is not a function of the wasm-bpf host ABI"},
+		{"extension", []string{writeWat(t, dir, "ext.wasm", `(module (import "wasm_bpf_ext" "poll_batch" (func)) (memory (export "memory") 1) (func (export "_start")))`)},
+			1, "", "wasm_bpf_ext extension"},
+		{"renamed wrapper", []string{writeWat(t, dir, "wrap.wasm", `(module (import "cbw" "wasm_bpf_buffer_poll" (func (param i64 i32 i32 i32 i32 i32) (result i32))) (memory (export "memory") 1) (func (export "_start")))`)},
+			1, "", "pass -m cbw"},
+		{"renamed wrapper given", []string{"-m", "cbw", dir + "/wrap.wasm"}, 0, "", ""},
+		{"wrong ABI signature", []string{writeWat(t, dir, "sig.wasm", `(module (import "wasm_bpf" "wasm_close_bpf_object" (func (param i32) (result i32))) (memory (export "memory") 1) (func (export "_start")))`)},
+			1, "", "instantiate:"},
+		{"stdout and proc_exit", []string{hello}, 7, "hello from the guest\n", ""},
+		{"run command", []string{"run", hello}, 7, "hello from the guest\n", ""},
+		{"trap", []string{writeWat(t, dir, "trap.wasm", `(module (memory (export "memory") 1) (func (export "_start") unreachable))`)},
+			134, "", "unreachable"},
+		{"start returns", []string{writeWat(t, dir, "ok.wasm", `(module (memory (export "memory") 1) (func (export "_start")))`)}, 0, "", ""},
+		{"version", []string{"--version"}, 0, "libbpf 1.", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(append([]string{"wasm-bpf"}, tt.args...), strings.NewReader(""), &stdout, &stderr)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d\nstderr: %s", code, tt.code, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tt.stdout) {
+				t.Errorf("stdout %q does not contain %q", stdout.String(), tt.stdout)
+			}
+			if !strings.Contains(stderr.String(), tt.stderr) {
+				t.Errorf("stderr %q does not contain %q", stderr.String(), tt.stderr)
+			}
+		})
+	}
+}
+
+func writeBytes(t *testing.T, dir, name string, b []byte) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

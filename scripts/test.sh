@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# test.sh: on a fresh machine, install what is needed and run the whole test
+# suite, kernel end-to-end tests included. With CI=true a test that needs
+# BPF fails rather than skips when BPF is unavailable.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+export PATH=$PATH:/usr/local/go/bin
+
+make -s -C examples
+go vet ./...
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt needed: $unformatted" >&2
+	exit 1
+fi
+go test -count=1 -timeout 15m ./...
