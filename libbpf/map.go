@@ -1,10 +1,12 @@
 package libbpf
 
+// #include <stdlib.h>
 // #include <bpf/libbpf.h>
 // #include <bpf/bpf.h>
 import "C"
 
 import (
+	"fmt"
 	"syscall"
 	"unsafe"
 )
@@ -122,4 +124,16 @@ func errnoFrom(rc C.int) error {
 		return nil
 	}
 	return syscall.Errno(-rc)
+}
+
+// CreateMap is bpf_map_create: a map outside any object, for example a
+// scratch ring buffer. The caller owns (and closes) the returned fd.
+func CreateMap(typ MapType, name string, keySize, valueSize, maxEntries uint32) (int, error) {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	fd := C.bpf_map_create(C.enum_bpf_map_type(typ), cname, C.__u32(keySize), C.__u32(valueSize), C.__u32(maxEntries), nil)
+	if fd < 0 {
+		return -1, fmt.Errorf("create %s map %q: %w", typ, name, syscall.Errno(-fd))
+	}
+	return int(fd), nil
 }
