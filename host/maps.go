@@ -29,12 +29,13 @@ func (g *guest) mapFDByName(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime
 	if !ok {
 		return retI32(g.refuse(fn, syscall.EFAULT, "map name is not a string in guest memory", "ptr", namePtr))
 	}
-	for fd, m := range o.maps {
-		if m.name == name {
-			return retI32(fd)
-		}
+	// libbpf's lookup, so internal maps answer to ".rodata", ".bss" and
+	// ".data" as well as to their kernel names ("bootstra.bss").
+	m, err := o.obj.Map(name)
+	if err != nil || m.FD() < 0 {
+		return retI32(g.refuse(fn, syscall.ENOENT, "no such map", "map", name))
 	}
-	return retI32(g.refuse(fn, syscall.ENOENT, "no such map", "map", name))
+	return retI32(int32(m.FD()))
 }
 
 // mapOperate is wasm_bpf_map_operate(fd, cmd, key, value, next_key, flags).
