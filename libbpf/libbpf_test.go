@@ -1,7 +1,12 @@
 package libbpf
 
 import (
+	"debug/elf"
 	"encoding/binary"
+	"errors"
+	"os"
+	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -65,11 +70,41 @@ func TestHtons(t *testing.T) {
 	}
 }
 
-func TestOpenRejectsGarbage(t *testing.T) {
-	for _, buf := range [][]byte{nil, []byte("not an ELF file at all"), make([]byte, 64)} {
-		if o, err := Open("garbage", buf); err == nil {
-			o.Close()
-			t.Errorf("Open(%q) succeeded", buf)
-		}
+func TestOpenRejectsNonBPF(t *testing.T) {
+	self, err := os.ReadFile("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A BPF ELF header whose section table points past the end of the file.
+	bpfHeader := append([]byte("\x7fELF\x02\x01\x01"), make([]byte, 57)...)
+	binary.LittleEndian.PutUint16(bpfHeader[16:], uint16(elf.ET_REL))
+	binary.LittleEndian.PutUint16(bpfHeader[18:], uint16(elf.EM_BPF))
+	binary.LittleEndian.PutUint32(bpfHeader[20:], 1)
+	binary.LittleEndian.PutUint64(bpfHeader[40:], 1<<20) // e_shoff
+	binary.LittleEndian.PutUint16(bpfHeader[52:], 64)    // e_ehsize
+	binary.LittleEndian.PutUint16(bpfHeader[58:], 64)    // e_shentsize
+	binary.LittleEndian.PutUint16(bpfHeader[60:], 3)     // e_shnum
+	tests := []struct {
+		name string
+		buf  []byte
+		want string
+	}{
+		{"empty", nil, "empty object"},
+		{"text", []byte("not an ELF file at all"), "bad magic"},
+		{"zeros", make([]byte, 64), "bad magic"},
+		{"host executable", self, "not a BPF relocatable object"},
+		{"sections past the end", bpfHeader, "open \"t\""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := Open("t", tt.buf)
+			if err == nil {
+				o.Close()
+				t.Fatal("Open succeeded")
+			}
+			if !strings.Contains(err.Error(), tt.want) || !errors.Is(err, syscall.EINVAL) {
+				t.Fatalf("Open: %v; want %q and EINVAL", err, tt.want)
+			}
+		})
 	}
 }

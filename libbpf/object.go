@@ -25,6 +25,9 @@ func Open(name string, buf []byte) (*Object, error) {
 	if len(buf) == 0 {
 		return nil, fmt.Errorf("open %q: empty object: %w", name, syscall.EINVAL)
 	}
+	if err := checkELF(buf); err != nil {
+		return nil, fmt.Errorf("open %q: %w (%w)", name, err, syscall.EINVAL)
+	}
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
 	var opts C.struct_bpf_object_open_opts
