@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
+
+	"github.com/wasm-bpf/wasm-bpf/internal/wasmtimex"
 )
 
 // ExitTrap is the exit code of a guest that trapped: 128+SIGABRT, as the
@@ -19,13 +21,22 @@ type TrapError struct {
 
 func (e *TrapError) Error() string { return "guest trapped: " + e.Message }
 
-// Exit interprets the error of calling a command's _start: nil means the
-// guest returned (exit code 0); proc_exit(n) gives n and no error (wasmtime
-// reports even proc_exit(0) as an error); a trap gives ExitTrap and a
-// *TrapError; anything else is returned as it is, with exit code 1.
+// Exit interprets the error of a call into the guest (its _start, or a
+// callback that ended it): nil means the guest returned (exit code 0);
+// proc_exit(n) gives n and no error (wasmtime reports even proc_exit(0) as
+// an error); a trap gives ExitTrap and a *TrapError; anything else is
+// returned as it is, with exit code 1.
 func Exit(err error) (int, error) {
 	if err == nil {
 		return 0, nil
+	}
+	var exit *wasmtimex.Exit
+	if errors.As(err, &exit) {
+		return exit.Code, nil
+	}
+	var xtrap *wasmtimex.Trap
+	if errors.As(err, &xtrap) {
+		return ExitTrap, &TrapError{Message: xtrap.Message}
 	}
 	var werr *wasmtime.Error
 	if errors.As(err, &werr) {
