@@ -25,6 +25,9 @@ func main() {
 	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
 }
 
+// errTimeout is the cancellation cause of --timeout.
+var errTimeout = errors.New("--timeout reached")
+
 // signalError is the cancellation cause when the runtime is signalled.
 type signalError struct{ sig syscall.Signal }
 
@@ -36,6 +39,12 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "wrapper-module-name", Aliases: []string{"m"}, Value: host.DefaultWrapperModule, Usage: "import module of the callback-wrapper poll"},
 		&cli.StringFlag{Name: "callback-export-name", Aliases: []string{"c"}, Value: host.DefaultCallbackExport, Usage: "guest export the callback-wrapper poll calls per record"},
 		&cli.StringSliceFlag{Name: "env", Usage: "pass `KEY=VALUE` to the guest's environment (repeatable; default: none)"},
+		&cli.StringFlag{Name: "max-memory", Usage: "limit the guest's linear memory to `SIZE` (e.g. 64MiB); growth beyond fails in the guest"},
+		&cli.DurationFlag{Name: "timeout", Usage: "stop the guest after `DURATION` of wall time"},
+		&cli.DurationFlag{Name: "cpu-limit", Usage: "stop the guest after `DURATION` of running Wasm code"},
+		&cli.IntFlag{Name: "max-objects", Usage: "refuse to load more than `N` BPF objects at once"},
+		&cli.IntFlag{Name: "max-links", Usage: "refuse to attach more than `N` programs at once"},
+		&cli.BoolFlag{Name: "no-cache", Usage: "compile the module every time instead of using the compile cache ($XDG_CACHE_HOME/wasm-bpf)"},
 	}
 }
 
@@ -64,7 +73,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			ArgsUsage: "MODULE.wasm [ARGS...]",
 			Flags:     runFlags(),
 			Action:    action,
-		}},
+		}, genCommand()},
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
 	}
@@ -88,6 +97,11 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		return 1, fmt.Errorf("read module: %w", err)
 	}
 
+	maxMemory, err := parseSize(c.String("max-memory"))
+	if err != nil {
+		return 2, fmt.Errorf("--max-memory: %w", err)
+	}
+
 	level := slog.LevelInfo
 	if c.Bool("verbose") {
 		level = slog.LevelDebug
@@ -97,6 +111,11 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
+	if d := c.Duration("timeout"); d > 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeoutCause(ctx, d, errTimeout)
+		defer stop()
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
@@ -109,7 +128,22 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 	}()
 	defer signal.Stop(sigs)
 
-	code, err := host.Run(ctx, wasm, host.Config{
+	var rcfg host.RuntimeConfig
+	if !c.Bool("no-cache") {
+		if dir, err := host.DefaultCacheDir(); err == nil {
+			rcfg.CacheDir = dir
+		}
+	}
+	rt, err := host.NewRuntime(rcfg)
+	if err != nil {
+		// An unusable cache directory only costs compile time.
+		logger.Warn("compile cache disabled", "err", err)
+		if rt, err = host.NewRuntime(host.RuntimeConfig{}); err != nil {
+			return 1, err
+		}
+	}
+	defer rt.Close()
+	inst, err := rt.Start(ctx, wasm, host.Config{
 		Args:           c.Args().Slice(),
 		Env:            c.StringSlice("env"),
 		Stdin:          stdin,
@@ -118,7 +152,15 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		Logger:         logger,
 		WrapperModule:  c.String("wrapper-module-name"),
 		CallbackExport: c.String("callback-export-name"),
+		MaxMemory:      maxMemory,
+		CPULimit:       c.Duration("cpu-limit"),
+		MaxObjects:     c.Int("max-objects"),
+		MaxLinks:       c.Int("max-links"),
 	})
+	if err != nil {
+		return 1, fmt.Errorf("%s: %w", path, err)
+	}
+	code, err := inst.Wait()
 	var sig signalError
 	switch {
 	case errors.As(err, &sig):

@@ -35,9 +35,20 @@ const helloWat = `(module
     (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
     (call $exit (i32.const 7))))`
 
+// growWat grows its memory by 64 MiB and exits 42 if that failed.
+const growWat = `(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (if (i32.eq (memory.grow (i32.const 1024)) (i32.const -1))
+      (then (call $exit (i32.const 42))))))`
+
+const spinWat = `(module (memory (export "memory") 1) (func (export "_start") (loop br 0)))`
+
 // The CLI's own contract: exit codes and error messages that name the cause.
 // None of these modules touch BPF.
 func TestCLI(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	dir := t.TempDir()
 	notWasm := filepath.Join(dir, "notwasm.wasm")
 	os.WriteFile(notWasm, []byte("#!/bin/sh\necho hi\n"), 0o644)
@@ -72,6 +83,13 @@ func TestCLI(t *testing.T) {
 			134, "", "unreachable"},
 		{"start returns", []string{writeWat(t, dir, "ok.wasm", `(module (memory (export "memory") 1) (func (export "_start")))`)}, 0, "", ""},
 		{"version", []string{"--version"}, 0, "libbpf 1.", ""},
+		{"memory limit", []string{"--max-memory", "1MiB", writeWat(t, dir, "grow.wasm", growWat)}, 42, "", ""},
+		{"no memory limit", []string{dir + "/grow.wasm"}, 0, "", ""},
+		{"initial memory over limit", []string{"--max-memory", "64KiB", writeWat(t, dir, "big.wasm", `(module (memory (export "memory") 2) (func (export "_start")))`)},
+			1, "", "memory limit 65536 bytes"},
+		{"bad size", []string{"--max-memory", "lots", dir + "/grow.wasm"}, 2, "", "--max-memory"},
+		{"cpu limit", []string{"--cpu-limit", "100ms", writeWat(t, dir, "spin.wasm", spinWat)}, 1, "", "exceeded its CPU limit"},
+		{"timeout", []string{"--timeout", "200ms", dir + "/spin.wasm"}, 1, "", "--timeout reached"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,4 +115,55 @@ func writeBytes(t *testing.T, dir, name string, b []byte) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// The compile cache: a second run uses the entry the first wrote, and a
+// corrupt entry is ignored and rewritten, never run.
+func TestCLICompileCache(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	hello := writeWat(t, t.TempDir(), "hello.wasm", helloWat)
+	runHello := func() {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"wasm-bpf", hello}, nil, &stdout, &stderr); code != 7 || stdout.String() != "hello from the guest\n" {
+			t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+		}
+	}
+	entries := func() []string {
+		t.Helper()
+		m, err := filepath.Glob(filepath.Join(cache, "wasm-bpf", "*.cwasm"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	runHello()
+	first := entries()
+	if len(first) != 1 {
+		t.Fatalf("cache entries after one run: %v", first)
+	}
+	info, _ := os.Stat(first[0])
+	runHello()
+	if again, _ := os.Stat(first[0]); !again.ModTime().Equal(info.ModTime()) {
+		t.Fatal("a valid entry was rewritten instead of used")
+	}
+	// Flip one byte of the native code: the checksum catches it.
+	data, _ := os.ReadFile(first[0])
+	data[len(data)-100] ^= 0xff
+	os.WriteFile(first[0], data, 0o600)
+	runHello()
+	fixed, _ := os.ReadFile(first[0])
+	if bytes.Equal(fixed, data) {
+		t.Fatal("corrupt entry was not rewritten")
+	}
+	// --no-cache neither reads nor writes.
+	os.Remove(first[0])
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"wasm-bpf", "--no-cache", hello}, nil, &stdout, &stderr); code != 7 {
+		t.Fatalf("--no-cache: exit %d, %s", code, stderr.String())
+	}
+	if e := entries(); len(e) != 0 {
+		t.Fatalf("--no-cache wrote %v", e)
+	}
 }

@@ -1,8 +1,6 @@
 package host
 
 import (
-	"context"
-	"errors"
 	"log/slog"
 	"syscall"
 
@@ -15,12 +13,11 @@ import (
 // calls back into, and its handle table. It is used from the goroutine that
 // runs the guest only.
 type guest struct {
-	ctx   context.Context
 	log   *slog.Logger
 	cfg   Config
 	name  string // prefix of the guest's BPF object names
 	store *wasmtime.Store
-	waker *libbpf.Waker // interrupts polls when ctx is done
+	ctl   *control
 
 	// Resolved on first use: a module's start function may call the host
 	// before Instantiate returns.
@@ -63,21 +60,16 @@ type buffer interface {
 	Close()
 }
 
-func newGuest(ctx context.Context, store *wasmtime.Store, cfg Config) (*guest, error) {
-	w, err := libbpf.NewWaker()
-	if err != nil {
-		return nil, err
-	}
+func newGuest(store *wasmtime.Store, ctl *control, cfg Config) *guest {
 	return &guest{
-		ctx:     ctx,
 		log:     cfg.Logger,
 		cfg:     cfg,
 		name:    objectName(cfg.Args),
 		store:   store,
-		waker:   w,
+		ctl:     ctl,
 		objects: map[uint64]*object{},
 		maps:    map[int32]*mapRef{},
-	}, nil
+	}
 }
 
 // memory is the guest's linear memory now; it may move when the guest
@@ -130,7 +122,6 @@ func (g *guest) closeAll() {
 		o.polls = 0 // no poll is in progress once the guest has ended
 		g.close(o)
 	}
-	g.waker.Close()
 }
 
 // end records what ends the guest inside a nested call; the first cause wins.
@@ -139,5 +130,3 @@ func (g *guest) end(err error) {
 		g.fatal = err
 	}
 }
-
-var errStopped = errors.New("guest stopped")

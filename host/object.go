@@ -24,6 +24,10 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 		g.refuse(fn, syscall.EFAULT, "object range outside guest memory", "ptr", ptr, "size", size)
 		return retI64(0)
 	}
+	if max := g.cfg.MaxObjects; max > 0 && len(g.objects) >= max {
+		g.log.Warn("guest reached its limit of open BPF objects; load refused", "max_objects", max)
+		return retI64(0)
+	}
 	handle := g.lastHandle + 1
 	o, err := g.open(handle, buf)
 	if err != nil {
@@ -121,6 +125,10 @@ func (g *guest) attachProgram(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmti
 	if err != nil {
 		return retI32(g.refuse(fn, syscall.ENOENT, "no such program", "program", name))
 	}
+	if max := g.cfg.MaxLinks; max > 0 && g.links() >= max {
+		g.log.Warn("guest reached its limit of attached programs; attach refused", "max_links", max, "program", name)
+		return retI32(-int32(syscall.EMFILE))
+	}
 	link, err := attach(prog, target)
 	if err != nil {
 		g.log.Debug(fn+": attach failed", "program", name, "section", prog.Section(), "target", target, "err", err)
@@ -149,4 +157,13 @@ func attach(p *libbpf.Program, target string) (*libbpf.Link, error) {
 	default:
 		return p.Attach()
 	}
+}
+
+// links counts the attachments of all the guest's objects.
+func (g *guest) links() int {
+	n := 0
+	for _, o := range g.objects {
+		n += len(o.links)
+	}
+	return n
 }

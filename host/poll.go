@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"syscall"
+	"time"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
@@ -148,6 +149,11 @@ func (g *guest) poll(c *wasmtime.Caller, p pollReq, cb *wasmtime.Func, cbCtx int
 		}
 	}()
 	deliver := func(rec []byte) int {
+		// Pause holds records in the kernel's buffer; stop ends delivery.
+		if err := g.ctl.checkpoint(); err != nil {
+			g.end(err)
+			return -1
+		}
 		// The guest may have grown (moved) its memory in the last callback.
 		dst, ok := g.memory(c).slice(p.data, p.maxSize)
 		if !ok {
@@ -163,16 +169,28 @@ func (g *guest) poll(c *wasmtime.Caller, p pollReq, cb *wasmtime.Func, cbCtx int
 		}
 		return int(res)
 	}
-	n, err := p.buf.Poll(g.waker, p.timeoutMs, deliver)
-	switch {
-	case g.fatal != nil:
-		return nil, wasmtime.NewTrap(g.fatal.Error())
-	case errors.Is(err, libbpf.ErrWoken):
-		g.end(errStopped)
-		return nil, wasmtime.NewTrap(errStopped.Error())
-	case err != nil:
-		g.log.Debug("poll failed", "err", err)
-		return retI32(errnoOf(err))
+	deadline := time.Now().Add(time.Duration(p.timeoutMs) * time.Millisecond)
+	timeout := p.timeoutMs
+	for {
+		n, err := p.buf.Poll(g.ctl.waker, timeout, deliver)
+		switch {
+		case g.fatal != nil:
+			return nil, wasmtime.NewTrap(g.fatal.Error())
+		case errors.Is(err, libbpf.ErrWoken):
+			// Paused or stopped while waiting: wait out the pause, then
+			// wait for records for what is left of the timeout.
+			if err := g.ctl.checkpoint(); err != nil {
+				g.end(err)
+				return nil, wasmtime.NewTrap(err.Error())
+			}
+			if timeout >= 0 {
+				timeout = max(0, int(time.Until(deadline).Milliseconds()))
+			}
+			continue
+		case err != nil:
+			g.log.Debug("poll failed", "err", err)
+			return retI32(errnoOf(err))
+		}
+		return retI32(int32(n))
 	}
-	return retI32(int32(n))
 }

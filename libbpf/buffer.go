@@ -54,7 +54,7 @@ func wbGoPerfLost(h C.uintptr_t, cpu C.int, lost C.uint64_t) {
 }
 
 // Waker interrupts polls from another goroutine: once woken, every poll
-// that is given it returns [ErrWoken] at once.
+// that is given it returns [ErrWoken] at once, until Reset.
 type Waker struct{ fd int }
 
 // NewWaker returns a Waker backed by an eventfd.
@@ -70,6 +70,12 @@ func NewWaker() (*Waker, error) {
 func (w *Waker) Wake() {
 	one := [8]byte{1}
 	syscall.Write(w.fd, one[:])
+}
+
+// Reset makes polls wait again.
+func (w *Waker) Reset() {
+	var buf [8]byte
+	syscall.Read(w.fd, buf[:]) // non-blocking: EAGAIN when not woken
 }
 
 // Close releases the eventfd.

@@ -1,0 +1,113 @@
+package host
+
+import (
+	"sync"
+	"time"
+
+	"github.com/bytecodealliance/wasmtime-go/v39"
+)
+
+// epochTick is how often the runtime advances wasmtime's epoch. A guest
+// running Wasm notices a pause, a stop or its CPU limit within one tick.
+const epochTick = 10 * time.Millisecond
+
+// RuntimeConfig configures a Runtime.
+type RuntimeConfig struct {
+	// CacheDir keeps compiled guests between runs, keyed by the module's
+	// hash and the engine's version and settings; "" disables the cache.
+	// DefaultCacheDir is the usual place.
+	CacheDir string
+}
+
+// Runtime compiles and runs guests. Create one per process and start any
+// number of guests from it, concurrently; they share the engine and the
+// compile cache, and nothing else.
+type Runtime struct {
+	engine *wasmtime.Engine
+	cache  *codeCache // nil: no cache
+
+	stopTick  chan struct{}
+	tickDone  chan struct{}
+	closeOnce sync.Once
+
+	mu     sync.Mutex
+	live   map[*Instance]struct{}
+	closed bool
+	guests sync.WaitGroup
+}
+
+// NewRuntime creates a runtime.
+func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
+	ecfg := wasmtime.NewConfig()
+	// Epoch interruption is how a guest is paused and stopped in Wasm code;
+	// it costs a load and compare at function entries and loop back-edges.
+	ecfg.SetEpochInterruption(true)
+	rt := &Runtime{
+		engine:   wasmtime.NewEngineWithConfig(ecfg),
+		stopTick: make(chan struct{}),
+		tickDone: make(chan struct{}),
+		live:     map[*Instance]struct{}{},
+	}
+	if cfg.CacheDir != "" {
+		c, err := newCodeCache(cfg.CacheDir, engineFingerprint)
+		if err != nil {
+			rt.engine.Close()
+			return nil, err
+		}
+		rt.cache = c
+	}
+	go rt.tick()
+	return rt, nil
+}
+
+func (rt *Runtime) tick() {
+	defer close(rt.tickDone)
+	t := time.NewTicker(epochTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-rt.stopTick:
+			return
+		case <-t.C:
+			rt.engine.IncrementEpoch()
+		}
+	}
+}
+
+// Close stops every guest still running, waits for them to end, and
+// releases the engine.
+func (rt *Runtime) Close() {
+	rt.closeOnce.Do(func() {
+		rt.mu.Lock()
+		rt.closed = true
+		for inst := range rt.live {
+			inst.Terminate()
+		}
+		rt.mu.Unlock()
+		rt.guests.Wait()
+		close(rt.stopTick)
+		<-rt.tickDone
+		rt.engine.Close()
+	})
+}
+
+// engineFingerprint names the engine's code generation settings in cache
+// keys: a change to NewRuntime's configuration must change it.
+const engineFingerprint = "wasmtime-go/v39.0.1;epoch-interruption"
+
+// compile returns the compiled module, from the cache when it holds it.
+func (rt *Runtime) compile(wasm []byte) (*wasmtime.Module, error) {
+	if rt.cache != nil {
+		if m := rt.cache.load(rt.engine, wasm); m != nil {
+			return m, nil
+		}
+	}
+	m, err := wasmtime.NewModule(rt.engine, wasm)
+	if err != nil {
+		return nil, err
+	}
+	if rt.cache != nil {
+		rt.cache.store(wasm, m)
+	}
+	return m, nil
+}
