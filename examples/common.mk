@@ -48,15 +48,24 @@ $(VMLINUX):
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp
 	$(Q)mv $@.tmp $@
 
+# The wasm-bpf CLI writes the skeleton and type headers; by default the one
+# built from this repository (go build), or give WASM_BPF=/path/to/wasm-bpf.
+WASM_BPF ?= $(abspath $(EXAMPLES_DIR)/..)/wasm-bpf
+GO ?= go
+
 ifdef APP
-HDRS := $(filter-out $(APP).bpf.o.h,$(wildcard *.h))
+# An example's own headers (shared between its BPF and guest halves).
+HDRS := $(filter-out $(APP).skel.h $(APP).wasm.h,$(wildcard *.h))
+# Set HEADER_TYPES (type names, or "default" for those of the maps and of
+# global pointers) to generate $(APP).wasm.h with `wasm-bpf gen header`.
+WASM_H := $(if $(HEADER_TYPES),$(APP).wasm.h)
 
 .PHONY: all clean
 all: $(APP).wasm
 
 $(APP).tmp.bpf.o: $(APP).bpf.c $(HDRS) $(VMLINUX)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD_DIR) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(EXTRA_BPF_CFLAGS) -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD_DIR) -c $< -o $@
 
 # As libbpf-bootstrap does: bpftool's linker keeps the BTF but drops the
 # DWARF, which is ~95% of the object and would be embedded in the guest.
@@ -64,18 +73,26 @@ $(APP).bpf.o: $(APP).tmp.bpf.o
 	$(call msg,GEN-OBJ,$@)
 	$(Q)$(BPFTOOL) gen object $@ $<
 
-# xxd names the array after its input: run it on the bare file name so
-# that APP.bpf.o becomes APP_bpf_o[] / APP_bpf_o_len.
-$(APP).bpf.o.h: $(APP).bpf.o
-	$(call msg,XXD,$@)
-	$(Q)$(XXD) -i $< > $@.tmp
+$(APP).skel.h: $(APP).bpf.o $(WASM_BPF)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(WASM_BPF) gen skeleton $< > $@.tmp
 	$(Q)mv $@.tmp $@
 
-$(APP).wasm: $(APP).c $(APP).bpf.o.h $(HDRS) $(SDK_DIR)/wasm-bpf.h
+$(APP).wasm.h: $(APP).bpf.o $(WASM_BPF)
+	$(call msg,GEN-HDR,$@)
+	$(Q)$(WASM_BPF) gen header $< $(filter-out default,$(HEADER_TYPES)) > $@.tmp
+	$(Q)mv $@.tmp $@
+
+$(APP).wasm: $(APP).c $(APP).skel.h $(WASM_H) $(HDRS) $(SDK_DIR)/wasm-bpf.h $(SDK_DIR)/libbpf-wasm.h
 	$(call msg,WASM,$@)
 	$(Q)$(CLANG) --target=wasm32-wasi $(WASM_CFLAGS) -I$(SDK_DIR) $(WASM_LDFLAGS) -o $@ $<
 
-clean:
+clean::
 	$(call msg,CLEAN,$(APP))
-	$(Q)rm -f $(APP).tmp.bpf.o $(APP).bpf.o $(APP).bpf.o.h $(APP).bpf.o.h.tmp $(APP).wasm
+	$(Q)rm -f $(APP).tmp.bpf.o $(APP).bpf.o $(APP).skel.h $(APP).wasm.h $(APP).wasm *.tmp
 endif
+
+# Built once if missing; `make -C examples WASM_BPF=...` uses another.
+$(abspath $(EXAMPLES_DIR)/..)/wasm-bpf:
+	$(call msg,GO,$@)
+	$(Q)cd $(EXAMPLES_DIR)/.. && $(GO) build -o wasm-bpf .

@@ -22,8 +22,12 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } rb SEC(".maps");
 
-/* Set by the guest before load, by patching this object's .rodata. */
+/* Set by the guest through skel->rodata before load. */
 const volatile unsigned long long min_duration_ns = 0;
+
+/* Puts struct event into the object's BTF (a local variable's type is not
+ * emitted), so that `wasm-bpf gen header` writes its wasm32 layout. */
+const struct event *unused_event __attribute__((unused));
 
 SEC("tp/sched/sched_process_exec")
 int handle_exec(struct trace_event_raw_sched_process_exec *ctx)

@@ -1,0 +1,17 @@
+// Package gen generates the C headers a wasm-bpf guest is built with, from
+// a BPF ELF object and its BTF:
+//
+//   - [WriteSkeleton] writes foo.skel.h, a libbpf-style skeleton (struct
+//     foo_bpf with maps, progs and typed rodata/data/bss) that embeds the
+//     object and drives it through sdk/c/libbpf-wasm.h;
+//   - [WriteHeader] writes foo.wasm.h, C definitions of BTF types laid out
+//     for wasm32, where long and pointers are 4 bytes while the kernel's
+//     are 8, with _Static_assert on every size and field offset.
+//
+// BTF and the object's maps and programs are read with
+// github.com/cilium/ebpf: pure Go, so the generator needs no cgo and
+// builds and runs wherever the CLI does, and its CollectionSpec already
+// decodes BTF map definitions (type, key and value) and the data
+// sections. Loading stays on libbpf in the runtime; this package never
+// touches the kernel.
+package gen
