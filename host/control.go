@@ -31,7 +31,8 @@ type control struct {
 	mu    sync.Mutex
 	cond  sync.Cond
 	state runState
-	cause error // why the guest was stopped
+	cause error         // why the guest was stopped
+	done  chan struct{} // closed when stopped: ends blocking WASI calls
 
 	waker *libbpf.Waker
 
@@ -46,7 +47,7 @@ func newControl(cpuLimit time.Duration) (*control, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &control{waker: w}
+	c := &control{waker: w, done: make(chan struct{})}
 	c.cond.L = &c.mu
 	if cpuLimit > 0 {
 		c.maxTicks = int64((cpuLimit + epochTick - 1) / epochTick)
@@ -82,6 +83,7 @@ func (c *control) stop(cause error) {
 func (c *control) stopLocked(cause error) {
 	if c.state != stopped {
 		c.state, c.cause = stopped, cause
+		close(c.done)
 		c.waker.Wake()
 		c.cond.Broadcast()
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
+	"github.com/wasm-bpf/wasm-bpf/internal/guestmem"
 	"github.com/wasm-bpf/wasm-bpf/libbpf"
 )
 
@@ -75,7 +76,7 @@ func newGuest(store *wasmtime.Store, ctl *control, cfg Config) *guest {
 // memory is the guest's linear memory now; it may move when the guest
 // grows it, so it is fetched again after every call into the guest. A
 // guest without memory gets an empty one: every pointer is then refused.
-func (g *guest) memory(c *wasmtime.Caller) guestMem {
+func (g *guest) memory(c *wasmtime.Caller) guestmem.Memory {
 	if g.mem == nil {
 		if e := c.GetExport("memory"); e != nil {
 			g.mem = e.Memory()
@@ -84,7 +85,7 @@ func (g *guest) memory(c *wasmtime.Caller) guestMem {
 			return nil
 		}
 	}
-	return guestMem(g.mem.UnsafeData(c))
+	return guestmem.Memory(g.mem.UnsafeData(c))
 }
 
 // refuse logs why a host call was refused and returns -errno.

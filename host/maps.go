@@ -25,7 +25,7 @@ func (g *guest) mapFDByName(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime
 	if !ok {
 		return retI32(g.refuse(fn, syscall.EINVAL, "unknown handle", "handle", handle))
 	}
-	name, ok := g.memory(c).cstring(namePtr)
+	name, ok := g.memory(c).CString(namePtr)
 	if !ok {
 		return retI32(g.refuse(fn, syscall.EFAULT, "map name is not a string in guest memory", "ptr", namePtr))
 	}
@@ -57,7 +57,7 @@ func (g *guest) mapOperate(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 		if size == 0 {
 			return nil, true
 		}
-		b, ok := mem.slice(ptr, size)
+		b, ok := mem.Slice(ptr, size)
 		if !ok {
 			g.refuse(fn, syscall.EFAULT, what+" range outside guest memory", "map", m.name, "ptr", ptr, "size", size)
 			return nil, false

@@ -19,7 +19,7 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 		g.refuse(fn, syscall.EINVAL, "object size is not positive", "size", size)
 		return retI64(0)
 	}
-	buf, ok := g.memory(c).slice(ptr, uint32(size))
+	buf, ok := g.memory(c).Slice(ptr, uint32(size))
 	if !ok {
 		g.refuse(fn, syscall.EFAULT, "object range outside guest memory", "ptr", ptr, "size", size)
 		return retI64(0)
@@ -111,13 +111,13 @@ func (g *guest) attachProgram(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmti
 		return retI32(g.refuse(fn, syscall.EINVAL, "unknown handle", "handle", handle))
 	}
 	mem := g.memory(c)
-	name, ok := mem.cstring(namePtr)
+	name, ok := mem.CString(namePtr)
 	if !ok {
 		return retI32(g.refuse(fn, syscall.EFAULT, "program name is not a string in guest memory", "ptr", namePtr))
 	}
 	var target string
 	if targetPtr != 0 {
-		if target, ok = mem.cstring(targetPtr); !ok {
+		if target, ok = mem.CString(targetPtr); !ok {
 			return retI32(g.refuse(fn, syscall.EFAULT, "attach target is not a string in guest memory", "ptr", targetPtr))
 		}
 	}

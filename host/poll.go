@@ -71,7 +71,7 @@ func (g *guest) pollArgs(c *wasmtime.Caller, fn string, handle, fd, data, maxSiz
 		return pollReq{}, g.refuse(fn, syscall.EINVAL, "fd is not a ring or perf buffer map of this handle", "fd", fd.I32())
 	}
 	p := pollReq{obj: o, data: uint32(data.I32()), maxSize: uint32(maxSize.I32()), timeoutMs: int(timeout.I32())}
-	if _, ok := g.memory(c).slice(p.data, p.maxSize); !ok {
+	if _, ok := g.memory(c).Slice(p.data, p.maxSize); !ok {
 		return pollReq{}, g.refuse(fn, syscall.EFAULT, "data range outside guest memory", "data", p.data, "max_size", int32(p.maxSize))
 	}
 	b, err := o.buffer(fd.I32(), m)
@@ -155,7 +155,7 @@ func (g *guest) poll(c *wasmtime.Caller, p pollReq, cb *wasmtime.Func, cbCtx int
 			return -1
 		}
 		// The guest may have grown (moved) its memory in the last callback.
-		dst, ok := g.memory(c).slice(p.data, p.maxSize)
+		dst, ok := g.memory(c).Slice(p.data, p.maxSize)
 		if !ok {
 			return int(g.refuse("poll", syscall.EFAULT, "data range left guest memory"))
 		}

@@ -23,6 +23,7 @@ type Streams struct {
 	closeOnce sync.Once
 	ours      []*os.File // pipe ends the host still holds
 	copies    sync.WaitGroup
+	stdin     *stdinPump // nil: the guest's stdin is empty
 }
 
 // Configure builds the WASI configuration for cfg and installs it in store.
@@ -38,7 +39,7 @@ func Configure(store *wasmtime.Store, cfg Config) (*Streams, error) {
 	wc.SetEnv(keys, values)
 
 	s := &Streams{}
-	if err := s.stdin(wc, cfg.Stdin); err != nil {
+	if err := s.setStdin(wc, cfg.Stdin); err != nil {
 		s.Wait()
 		return nil, err
 	}
@@ -78,31 +79,13 @@ func cutEnv(kv string) (string, string, bool) {
 // to hand a pipe to wasmtime-go; wasmtime opens it again and keeps its own.
 func fdPath(f *os.File) string { return fmt.Sprintf("/proc/self/fd/%d", f.Fd()) }
 
-func (s *Streams) stdin(wc *wasmtime.WasiConfig, r io.Reader) error {
-	switch r {
-	case nil:
-		return wc.SetStdinFile(os.DevNull)
-	case io.Reader(os.Stdin):
-		wc.InheritStdin()
-		return nil
+// stdin gives wasmtime an empty stdin: the guest's reads of fd 0 are
+// served from a pump of r instead (see Define), so they can be interrupted.
+func (s *Streams) setStdin(wc *wasmtime.WasiConfig, r io.Reader) error {
+	if r != nil {
+		s.stdin = newStdinPump(r)
 	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return fmt.Errorf("stdin: %w", err)
-	}
-	defer pr.Close()
-	if err := wc.SetStdinFile(fdPath(pr)); err != nil {
-		pw.Close()
-		return fmt.Errorf("stdin: %w", err)
-	}
-	// This copy ends when r ends or the guest's end of the pipe closes; a
-	// reader that never returns keeps it blocked, which is why os.Stdin is
-	// inherited instead.
-	go func() {
-		io.Copy(pw, r)
-		pw.Close()
-	}()
-	return nil
+	return wc.SetStdinFile(os.DevNull)
 }
 
 func (s *Streams) output(w io.Writer, own *os.File, inherit func(), setFile func(string) error) error {
@@ -142,6 +125,9 @@ func (s *Streams) Wait() {
 	s.closeOnce.Do(func() {
 		for _, f := range s.ours {
 			f.Close()
+		}
+		if s.stdin != nil {
+			close(s.stdin.stop)
 		}
 	})
 }

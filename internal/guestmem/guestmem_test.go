@@ -1,4 +1,4 @@
-package host
+package guestmem
 
 import (
 	"bytes"
@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-func TestGuestMemSlice(t *testing.T) {
-	mem := guestMem(make([]byte, 100))
+func TestSlice(t *testing.T) {
+	mem := Memory(make([]byte, 100))
 	tests := []struct {
 		name      string
 		ptr, size uint32
@@ -25,7 +25,7 @@ func TestGuestMemSlice(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, ok := mem.slice(tt.ptr, tt.size)
+			b, ok := mem.Slice(tt.ptr, tt.size)
 			if ok != tt.ok {
 				t.Fatalf("slice(%d, %d) ok = %v, want %v", tt.ptr, tt.size, ok, tt.ok)
 			}
@@ -36,12 +36,12 @@ func TestGuestMemSlice(t *testing.T) {
 	}
 }
 
-func TestGuestMemCString(t *testing.T) {
-	mem := guestMem(append([]byte("abc\x00xyz\x00"), bytes.Repeat([]byte{'A'}, 8)...))
-	long := guestMem(append(bytes.Repeat([]byte{'b'}, maxString), 0))
+func TestCString(t *testing.T) {
+	mem := Memory(append([]byte("abc\x00xyz\x00"), bytes.Repeat([]byte{'A'}, 8)...))
+	long := Memory(append(bytes.Repeat([]byte{'b'}, MaxString), 0))
 	tests := []struct {
 		name string
-		mem  guestMem
+		mem  Memory
 		ptr  uint32
 		want string
 		ok   bool
@@ -54,12 +54,12 @@ func TestGuestMemCString(t *testing.T) {
 		{"last byte", mem, uint32(len(mem) - 1), "", false},
 		{"past end", mem, uint32(len(mem)), "", false},
 		{"far past end", mem, 0xffffffff, "", false},
-		{"longer than maxString", long, 0, "", false},
-		{"exactly under maxString", long, 1, strings.Repeat("b", maxString-1), true},
+		{"longer than MaxString", long, 0, "", false},
+		{"exactly under MaxString", long, 1, strings.Repeat("b", MaxString-1), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := tt.mem.cstring(tt.ptr)
+			got, ok := tt.mem.CString(tt.ptr)
 			if got != tt.want || ok != tt.ok {
 				t.Fatalf("cstring(%d) = %q, %v; want %q, %v", tt.ptr, got, ok, tt.want, tt.ok)
 			}
@@ -67,9 +67,9 @@ func TestGuestMemCString(t *testing.T) {
 	}
 }
 
-// FuzzGuestMem checks the translation never panics and never yields bytes
+// FuzzMemory checks the translation never panics and never yields bytes
 // outside the memory it was given.
-func FuzzGuestMem(f *testing.F) {
+func FuzzMemory(f *testing.F) {
 	f.Add(uint32(0), uint32(0), uint16(0), []byte{})
 	f.Add(uint32(10), uint32(5), uint16(3), []byte("hello\x00world"))
 	f.Add(uint32(0xfffffff0), uint32(0x20), uint16(64), []byte("x"))
@@ -77,8 +77,8 @@ func FuzzGuestMem(f *testing.F) {
 		// Over-allocate so a slice that escaped its bounds would be visible
 		// through cap, not only through a panic.
 		backing := append(append([]byte{}, data...), make([]byte, int(extra))...)
-		mem := guestMem(backing[:len(data)])
-		if b, ok := mem.slice(ptr, size); ok {
+		mem := Memory(backing[:len(data)])
+		if b, ok := mem.Slice(ptr, size); ok {
 			if uint64(ptr)+uint64(size) > uint64(len(mem)) {
 				t.Fatalf("slice(%d, %d) accepted beyond len %d", ptr, size, len(mem))
 			}
@@ -89,13 +89,13 @@ func FuzzGuestMem(f *testing.F) {
 				t.Fatalf("slice(%d, %d) does not alias guest memory", ptr, size)
 			}
 		}
-		if s, ok := mem.cstring(ptr); ok {
+		if s, ok := mem.CString(ptr); ok {
 			end := uint64(ptr) + uint64(len(s))
 			if end >= uint64(len(mem)) || mem[end] != 0 || string(mem[ptr:end]) != s {
 				t.Fatalf("cstring(%d) = %q does not match memory", ptr, s)
 			}
-			if len(s) >= maxString {
-				t.Fatalf("cstring(%d) longer than maxString", ptr)
+			if len(s) >= MaxString {
+				t.Fatalf("cstring(%d) longer than MaxString", ptr)
 			}
 		}
 	})
