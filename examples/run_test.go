@@ -1,0 +1,290 @@
+package examples_test
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const lineTimeout = 10 * time.Second
+
+// spawn runs a command to completion and returns its pid.
+func spawn(t *testing.T, name string, args ...string) int {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return cmd.Process.Pid
+}
+
+func TestBootstrap(t *testing.T) {
+	g := start(t, nil, "bootstrap")
+	pid := spawn(t, "sleep", "0.3")
+	g.waitFor(regexp.MustCompile(fmt.Sprintf(`EXEC\s+sleep\s+%d\s+%d\s+\S*/sleep$`, pid, os.Getpid())), lineTimeout)
+	m := g.waitFor(regexp.MustCompile(fmt.Sprintf(`EXIT\s+sleep\s+%d\s+%d\s+\[0\] \((\d+)ms\)$`, pid, os.Getpid())), lineTimeout)
+	if ms, _ := strconv.Atoi(m[1]); ms < 280 || ms > 3000 {
+		t.Errorf("sleep 0.3 lived %d ms by bootstrap's count", ms)
+	}
+	g.stop()
+
+	// -d 200: only exits of processes that lived 200 ms or more, no execs.
+	g = start(t, nil, "bootstrap", "-d", "200")
+	short := spawn(t, "sleep", "0.01")
+	long := spawn(t, "sleep", "0.4")
+	m = g.waitFor(regexp.MustCompile(fmt.Sprintf(`EXIT\s+sleep\s+%d\s+.*\((\d+)ms\)$`, long)), lineTimeout)
+	if ms, _ := strconv.Atoi(m[1]); ms < 380 {
+		t.Errorf("sleep 0.4 lived %d ms by bootstrap's count", ms)
+	}
+	for _, l := range g.seen {
+		if strings.Contains(l, " EXEC ") || regexp.MustCompile(fmt.Sprintf(`\s%d\s`, short)).MatchString(l) {
+			t.Errorf("-d 200 let through %q", l)
+		}
+		if m := regexp.MustCompile(`\((\d+)ms\)$`).FindStringSubmatch(l); m != nil {
+			if ms, _ := strconv.Atoi(m[1]); ms < 200 {
+				t.Errorf("-d 200 let through %q", l)
+			}
+		}
+	}
+}
+
+func TestExecve(t *testing.T) {
+	dir := t.TempDir()
+	exe := filepath.Join(dir, fmt.Sprintf("execve-probe-%d", time.Now().UnixNano()))
+	if err := os.Symlink("/bin/true", exe); err != nil {
+		t.Fatal(err)
+	}
+	g := start(t, nil, "execve")
+	spawn(t, exe)
+	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^\d+\s+%d\s+0\s+\S+\s+%s$`, os.Getpid(), regexp.QuoteMeta(exe))), lineTimeout)
+}
+
+func TestOpensnoop(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, fmt.Sprintf("opensnoop-probe-%d", time.Now().UnixNano()))
+	other := name + "-other"
+	for _, f := range []string{name, other} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// -p: the test's own opens, and not those of another process.
+	g := start(t, nil, "opensnoop", "-p", strconv.Itoa(os.Getpid()))
+	spawn(t, "cat", other)
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^%d\s+\S+\s+\d+\s+0 %s$`, os.Getpid(), regexp.QuoteMeta(name))), lineTimeout)
+	for _, l := range g.seen {
+		if strings.Contains(l, other) || (strings.Contains(l, "cat") && !strings.HasPrefix(l, "PID")) {
+			t.Errorf("-p %d let through %q", os.Getpid(), l)
+		}
+	}
+	g.stop()
+
+	// -n: only commands of that name; a missing file shows its errno.
+	g = start(t, nil, "opensnoop", "-n", "cat")
+	f, err = os.Open(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	exec.Command("cat", name+"-missing").Run()
+	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^\d+\s+cat\s+-1\s+2 %s-missing$`, regexp.QuoteMeta(name))), lineTimeout)
+	for _, l := range g.seen {
+		if strings.Contains(l, other) {
+			t.Errorf("-n cat let through %q", l)
+		}
+	}
+}
+
+func TestRunqlat(t *testing.T) {
+	g := startNoWait(t, nil, "runqlat", "1", "1")
+	if code := g.wait(20 * time.Second); code != 0 {
+		t.Fatalf("runqlat exited %d; stderr:\n%s", code, g.errText())
+	}
+	out := strings.Join(g.seen, "\n")
+	if !regexp.MustCompile(`(?m)^\s+usecs\s+: count\s+distribution$`).MatchString(out) {
+		t.Fatalf("no histogram header in:\n%s", out)
+	}
+	total := 0
+	for _, m := range regexp.MustCompile(`(?m)^\s*(\d+) -> (\d+)\s+: (\d+)\s+\|\**\|$`).FindAllStringSubmatch(out, -1) {
+		n, _ := strconv.Atoi(m[3])
+		total += n
+	}
+	if total == 0 {
+		t.Fatalf("histogram has no counts:\n%s", out)
+	}
+	m := regexp.MustCompile(`total samples: (\d+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no total (read back from .bss) in:\n%s", out)
+	}
+	if n, _ := strconv.Atoi(m[1]); n < total {
+		t.Errorf(".bss total_samples = %d, less than the histogram's %d", n, total)
+	}
+}
+
+func TestSockfilter(t *testing.T) {
+	ln, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	g := start(t, nil, "sockfilter", "lo")
+	c, err := net.Dial("udp4", ln.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("sockfilter probe")); err != nil {
+		t.Fatal(err)
+	}
+	src := c.LocalAddr().(*net.UDPAddr).Port
+	dst := ln.LocalAddr().(*net.UDPAddr).Port
+	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^UDP\s+127\.0\.0\.1:%d -> 127\.0\.0\.1:%d$`, src, dst)), lineTimeout)
+}
+
+// cgroup2Mount finds the cgroup v2 hierarchy from /proc/mounts.
+func cgroup2Mount(t *testing.T) string {
+	f, err := os.Open("/proc/mounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if fs := strings.Fields(sc.Text()); len(fs) >= 3 && fs[2] == "cgroup2" {
+			return fs[1]
+		}
+	}
+	t.Fatal("no cgroup2 mount in /proc/mounts")
+	return ""
+}
+
+func TestSockops(t *testing.T) {
+	cg := filepath.Join(cgroup2Mount(t), fmt.Sprintf("wasm-bpf-sockops-%d", os.Getpid()))
+	if err := os.Mkdir(cg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(cg)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+
+	g := start(t, nil, "sockops", cg)
+	// The client joins the cgroup, then connects; the test (outside it)
+	// accepts, so only the active side is reported.
+	script := fmt.Sprintf(`echo $$ > %s/cgroup.procs && exec 3<>/dev/tcp/127.0.0.1/%d`, cg, port)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	runCmd(t, "bash", "-c", script)
+	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^ACTIVE\s+127\.0\.0\.1:\d+ -> 127\.0\.0\.1:%d$`, port)), lineTimeout)
+	for _, l := range g.seen {
+		if strings.HasPrefix(l, "PASSIVE") {
+			t.Errorf("the accepting side is outside the cgroup, yet: %q", l)
+		}
+	}
+}
+
+func TestXDP(t *testing.T) {
+	id := os.Getpid() % 10000
+	nsA, nsB := fmt.Sprintf("wbxa%d", id), fmt.Sprintf("wbxb%d", id)
+	runCmd(t, "ip", "netns", "add", nsA)
+	defer exec.Command("ip", "netns", "del", nsA).Run()
+	runCmd(t, "ip", "netns", "add", nsB)
+	defer exec.Command("ip", "netns", "del", nsB).Run()
+	runCmd(t, "ip", "link", "add", "vA", "netns", nsA, "type", "veth", "peer", "name", "vB", "netns", nsB)
+	runCmd(t, "ip", "-n", nsA, "addr", "add", "10.213.0.1/24", "dev", "vA")
+	runCmd(t, "ip", "-n", nsB, "addr", "add", "10.213.0.2/24", "dev", "vB")
+	runCmd(t, "ip", "-n", nsA, "link", "set", "vA", "up")
+	runCmd(t, "ip", "-n", nsB, "link", "set", "vB", "up")
+
+	g := start(t, []string{"ip", "netns", "exec", nsB}, "xdp", "vB", "1")
+	const n = 7
+	runCmd(t, "ip", "netns", "exec", nsA, "bash", "-c",
+		fmt.Sprintf(`for i in $(seq %d); do echo probe > /dev/udp/10.213.0.2/9999; done`, n))
+	m := g.waitFor(regexp.MustCompile(`^UDP: (\d+)$`), lineTimeout)
+	if got, _ := strconv.Atoi(m[1]); got != n {
+		// Only the test sends UDP in a fresh namespace pair.
+		t.Errorf("UDP count = %d, want %d", got, n)
+	}
+}
+
+func TestUprobe(t *testing.T) {
+	dir := examplesDir(t)
+	g := start(t, nil, "uprobe")
+	cmd := exec.Command(filepath.Join(dir, "uprobe", "uprobe_target"), "20", "22")
+	out, err := cmd.Output()
+	if err != nil || strings.TrimSpace(string(out)) != "42" {
+		t.Fatalf("uprobe_target 20 22: %q, %v", out, err)
+	}
+	pid := cmd.Process.Pid
+	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^%d\s+uprobe_add\(20, 22\)$`, pid)), lineTimeout)
+	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^%d\s+uprobe_add returned 42$`, pid)), lineTimeout)
+}
+
+func TestLSM(t *testing.T) {
+	dir := t.TempDir()
+	name := fmt.Sprintf("lsm-probe-%d", os.Getpid())
+	g := startNoWait(t, nil, "lsm", name, "3")
+	first, ok := <-g.lines
+	if !ok {
+		// The kernel refused the program: the user sees one clear line.
+		code := g.wait(lineTimeout)
+		stderr := strings.TrimSpace(g.errText())
+		if code == 0 {
+			t.Errorf("lsm exited 0 without running; stderr:\n%s", stderr)
+		}
+		if lines := strings.Split(stderr, "\n"); len(lines) != 1 {
+			t.Errorf("want one line on stderr, got %d:\n%s", len(lines), stderr)
+		}
+		for _, want := range []string{"kernel refused", "BPF LSM", "not be enabled", "lockdown"} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("refusal line lacks %q: %s", want, stderr)
+			}
+		}
+		t.Logf("kernel refused BPF LSM here; the user saw: %s", stderr)
+		return
+	}
+	g.seen = append(g.seen, first)
+	if !strings.HasPrefix(first, "Denying rmdir") {
+		t.Fatalf("unexpected first line %q", first)
+	}
+	target, other := filepath.Join(dir, name), filepath.Join(dir, "other")
+	for _, d := range []string{target, other} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Rmdir(target); !errors.Is(err, syscall.EPERM) {
+		t.Errorf("rmdir %s: %v, want EPERM", target, err)
+	}
+	if err := syscall.Rmdir(other); err != nil {
+		t.Errorf("rmdir %s: %v", other, err)
+	}
+	if code := g.wait(lineTimeout); code != 0 {
+		t.Errorf("lsm exited %d: %s", code, g.errText())
+	}
+	if !strings.Contains(strings.Join(g.seen, "\n"), "denied 1 rmdir(s)") {
+		t.Errorf("want denied 1, got:\n%s", strings.Join(g.seen, "\n"))
+	}
+}
