@@ -30,6 +30,8 @@ var hostileCases = map[string]int64{
 	"load_size_huge":     0,
 	"load_garbage":       0,
 	"load_truncated_elf": 0,
+	// A valid ELF whose program the verifier refuses.
+	"load_verifier_reject": 0,
 
 	// close: always 0, also for unknown and closed handles.
 	"close_valid":   0,
@@ -68,6 +70,7 @@ var hostileCases = map[string]int64{
 	"poll_max_size_neg":    eFAULT,
 	"poll_table_oob":       eINVAL,
 	"poll_table_negative":  eINVAL,
+	"poll_table_null":      eINVAL, // slot 0 of the table is the null function
 	"poll_sig_void":        eINVAL,
 	"poll_sig_int":         eINVAL,
 
@@ -115,12 +118,25 @@ var hostileCases = map[string]int64{
 // still loads, attaches and receives events normally.
 func TestHostileInput(t *testing.T) {
 	testenv.RequireBPF(t)
-	wasm := guestWasm(t, "hostile", []string{"events"})
+	wasm := guestWasm(t, "hostile", []string{"events", "reject"})
 	id := runID()
 	prefix, stop := "wbh"+id, "wbh"+id+"stop"
+	baseMaps := ids(bpftoolShow(t, "map"))
 	g := startCLI(t, nil, wasm, stop)
 	g.waitLine("cases done", readyTimeout)
 	checkHostileCases(t, g)
+	// The refused load must not leave its map behind (it was created
+	// before the verifier refused the program), nor its program.
+	for _, m := range bpftoolShow(t, "map") {
+		if m.Name == "wbrej_map" && !baseMaps[m.ID] {
+			g.errorf("map %d (wbrej_map) of the refused object is still in the kernel", m.ID)
+		}
+	}
+	for _, p := range bpftoolShow(t, "prog") {
+		if p.Name == "wbrej_prog" {
+			g.errorf("prog %d (wbrej_prog) of the refused object is in the kernel", p.ID)
+		}
+	}
 	// The runtime must still work for this guest after all that.
 	runEventsScenario(t, g, newSpawner(t), prefix, stop, 5)
 }

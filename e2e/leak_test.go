@@ -127,7 +127,7 @@ func TestNothingLeaks(t *testing.T) {
 		name     string
 		mode     string // the guest's argv[1]
 		inProc   bool   // run with host.Run instead of the CLI
-		wantCode int    // the CLI's exit code (in-process: see cancelAndWait)
+		wantCode int    // exit code; -1: not checked (a cancelled host.Run, see cancelAndWait)
 		end      func(t *testing.T, g *guest)
 		check    func(t *testing.T, g *guest)
 	}{
@@ -155,19 +155,35 @@ func TestNothingLeaks(t *testing.T) {
 					g.errorf("the guest did not report entering its callback")
 				}
 			}},
+		// The same through host.Run: proc_exit(n) is (n, nil); a trap is
+		// 134 with an error carrying the trap message.
+		{name: "inprocess-proc-exit-3", mode: "exit3", inProc: true, wantCode: 3,
+			end: func(t *testing.T, g *guest) { g.sendLine("go") },
+			check: func(t *testing.T, g *guest) {
+				if g.err != nil {
+					g.errorf("host.Run error %v, want nil after proc_exit(3)", g.err)
+				}
+			}},
+		{name: "inprocess-trap", mode: "trap", inProc: true, wantCode: 134,
+			end: func(t *testing.T, g *guest) { g.sendLine("go") },
+			check: func(t *testing.T, g *guest) {
+				if g.err == nil || !strings.Contains(g.err.Error(), "unreachable") {
+					g.errorf("host.Run error %v, want the trap message (wasm `unreachable` executed)", g.err)
+				}
+			}},
 		// Stopped from outside while blocked in a poll with a 60 s timeout
 		// (in-process: the context is cancelled; CLI: a signal).
-		{name: "context-cancelled-in-poll", mode: "block", inProc: true, end: cancelled},
+		{name: "context-cancelled-in-poll", mode: "block", inProc: true, wantCode: -1, end: cancelled},
 		{name: "sigint-in-poll", mode: "block", wantCode: 130, end: signalled(syscall.SIGINT)},
 		{name: "sigterm-in-poll", mode: "block", wantCode: 143, end: signalled(syscall.SIGTERM)},
 		// The same while running wasm code that makes no host call.
-		{name: "context-cancelled-in-wasm-loop", mode: "spin", inProc: true, end: cancelled},
+		{name: "context-cancelled-in-wasm-loop", mode: "spin", inProc: true, wantCode: -1, end: cancelled},
 		{name: "sigterm-in-wasm-loop", mode: "spin", wantCode: 143, end: signalled(syscall.SIGTERM)},
 		// The same while blocked in WASI fd_read on stdin (nothing written).
-		{name: "context-cancelled-in-stdin-read", mode: "return", inProc: true, end: cancelled},
+		{name: "context-cancelled-in-stdin-read", mode: "return", inProc: true, wantCode: -1, end: cancelled},
 		{name: "sigterm-in-stdin-read", mode: "return", wantCode: 143, end: signalled(syscall.SIGTERM)},
 		// The same while sleeping in WASI poll_oneoff.
-		{name: "context-cancelled-in-wasi-sleep", mode: "sleep", inProc: true, end: cancelled},
+		{name: "context-cancelled-in-wasi-sleep", mode: "sleep", inProc: true, wantCode: -1, end: cancelled},
 		{name: "sigint-in-wasi-sleep", mode: "sleep", wantCode: 130, end: signalled(syscall.SIGINT)},
 	}
 	for _, c := range cases {
@@ -185,7 +201,7 @@ func TestNothingLeaks(t *testing.T) {
 
 			c.end(t, g)
 			code := g.waitExit(5 * time.Second)
-			if !c.inProc && code != c.wantCode {
+			if c.wantCode >= 0 && code != c.wantCode {
 				g.errorf("exit code %d, want %d", code, c.wantCode)
 			}
 			if c.check != nil {

@@ -18,6 +18,7 @@ func TestCallbackWrapper(t *testing.T) {
 		id := runID()
 		g := startCLI(t, nil, wasm, "wbw"+id+"stop")
 		res := runEventsScenario(t, g, newSpawner(t), "wbw"+id, "wbw"+id+"stop", eventsN)
+		checkWrapperCases(g)
 		t.Logf("callback-wrapper, %d processes: %s", eventsN, res)
 	})
 
@@ -30,6 +31,7 @@ func TestCallbackWrapper(t *testing.T) {
 		id := runID()
 		g := startCLI(t, []string{"-m", "cbw-renamed", "-c", "my-callback"}, wasm, "wbr"+id+"stop")
 		res := runEventsScenario(t, g, newSpawner(t), "wbr"+id, "wbr"+id+"stop", eventsN)
+		checkWrapperCases(g)
 		t.Logf("renamed callback-wrapper, %d processes: %s", eventsN, res)
 	})
 
@@ -61,5 +63,22 @@ func TestCallbackWrapperMissingExport(t *testing.T) {
 	}
 	if want := "wasm_bpf_buffer_poll: -22"; !strings.Contains(g.stderr.String(), want) {
 		g.fatalf("stderr lacks %q", want)
+	}
+}
+
+// checkWrapperCases checks the "case" lines of wrapper.c: the wrapper poll
+// validates its arguments as the wasm_bpf poll does.
+func checkWrapperCases(g *guest) {
+	g.t.Helper()
+	want := map[string]string{
+		"wrap_poll_unknown_handle": "-22",
+		"wrap_poll_hash_fd":        "-22",
+		"wrap_poll_data_oob":       "-14",
+		"wrap_poll_max_size_neg":   "-14",
+	}
+	for name, v := range want {
+		if line := "case " + name + " " + v; !hasLine(g, line) {
+			g.errorf("missing the line %q", line)
+		}
 	}
 }

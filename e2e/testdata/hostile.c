@@ -117,6 +117,7 @@ int main(int argc, char **argv)
 	report("poll_data_end_plus1", wasm_bpf_buffer_poll(h1, rb1, cb, 0, past_end(64), 64, 0));
 	report("poll_max_size_neg", wasm_bpf_buffer_poll(h1, rb1, cb, 0, poll_buf, -1, 0));
 	report("poll_table_oob", wasm_bpf_buffer_poll(h1, rb1, 100000, 0, poll_buf, sizeof(poll_buf), 0));
+	report("poll_table_null", wasm_bpf_buffer_poll(h1, rb1, 0, 0, poll_buf, sizeof(poll_buf), 0));
 	report("poll_table_negative", wasm_bpf_buffer_poll(h1, rb1, -1, 0, poll_buf, sizeof(poll_buf), 0));
 	report("poll_sig_void", wasm_bpf_buffer_poll(h1, rb1, TABLE_INDEX(keep_void), 0, poll_buf, sizeof(poll_buf), 0));
 	report("poll_sig_int", wasm_bpf_buffer_poll(h1, rb1, TABLE_INDEX(keep_int), 0, poll_buf, sizeof(poll_buf), 0));

@@ -22,5 +22,5 @@ int wbrej_prog(void *ctx)
 
 	if (v)
 		*v += 1;
-	return *(volatile int *)((char *)ctx + 4096);
+	return *(volatile int *)((char *)ctx + 16384); /* >= PERF_MAX_TRACE_SIZE */
 }

@@ -41,6 +41,15 @@ int main(int argc, char **argv)
 	w.stop = argv[1];
 	h = must_load(events_bpf, events_bpf_len);
 	fd = must_map_fd(h, "rb");
+	/* Bad arguments get the wasm_bpf poll's errors. */
+	say("case wrap_poll_unknown_handle %d",
+	    wrapper_poll(0x0123456789abcdefULL, fd, GUEST_ADDR(&w), buf, sizeof(buf), 0));
+	say("case wrap_poll_hash_fd %d",
+	    wrapper_poll(h, must_map_fd(h, "scratch"), GUEST_ADDR(&w), buf, sizeof(buf), 0));
+	say("case wrap_poll_data_oob %d",
+	    wrapper_poll(h, fd, GUEST_ADDR(&w), (char *)(uintptr_t)0xFFFFFF00u, 64, 0));
+	say("case wrap_poll_max_size_neg %d",
+	    wrapper_poll(h, fd, GUEST_ADDR(&w), buf, -1, 0));
 	must_attach(h, "handle_exec_rb", "");
 	poll_or_die(h, fd, &w, 0);
 	say("ready");
