@@ -31,7 +31,7 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 	handle := g.lastHandle + 1
 	o, err := g.open(handle, buf)
 	if err != nil {
-		g.refuse(fn, syscall.EINVAL, "load failed (run with --verbose for libbpf's log)", "err", err)
+		g.refuse(fn, syscall.EINVAL, "load failed; libbpf explains why in the debug log (-v)", "err", err)
 		return retI64(0)
 	}
 	g.lastHandle = handle

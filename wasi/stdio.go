@@ -43,11 +43,11 @@ func Configure(store *wasmtime.Store, cfg Config) (*Streams, error) {
 		s.Wait()
 		return nil, err
 	}
-	if err := s.output(cfg.Stdout, os.Stdout, wc.InheritStdout, wc.SetStdoutFile); err != nil {
+	if err := s.output(cfg.Stdout, 1, wc.InheritStdout, wc.SetStdoutFile); err != nil {
 		s.Wait()
 		return nil, fmt.Errorf("stdout: %w", err)
 	}
-	if err := s.output(cfg.Stderr, os.Stderr, wc.InheritStderr, wc.SetStderrFile); err != nil {
+	if err := s.output(cfg.Stderr, 2, wc.InheritStderr, wc.SetStderrFile); err != nil {
 		s.Wait()
 		return nil, fmt.Errorf("stderr: %w", err)
 	}
@@ -88,11 +88,13 @@ func (s *Streams) setStdin(wc *wasmtime.WasiConfig, r io.Reader) error {
 	return wc.SetStdinFile(os.DevNull)
 }
 
-func (s *Streams) output(w io.Writer, own *os.File, inherit func(), setFile func(string) error) error {
-	switch w {
-	case nil:
+// output connects the guest's stream to w: the process's own stream (fd)
+// is inherited, anything else goes through a pipe.
+func (s *Streams) output(w io.Writer, fd uintptr, inherit func(), setFile func(string) error) error {
+	if w == nil {
 		return nil // wasmtime's default sink
-	case io.Writer(own):
+	}
+	if f, ok := w.(*os.File); ok && f.Fd() == fd {
 		inherit()
 		return nil
 	}
