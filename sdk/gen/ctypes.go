@@ -268,6 +268,11 @@ func (e *emitter) body(kind string, members []btf.Member, size uint32, path, ind
 			return "", &layoutError{mpath, fmt.Sprintf("member at bit offset %d is not byte-aligned", m.Offset)}
 		}
 		off := int(m.Offset / 8)
+		// decl first: it says best why a type cannot be laid out.
+		d, err := e.decl(m.Type, m.Name, mpath, in)
+		if err != nil {
+			return "", err
+		}
 		msize, err := btf.Sizeof(m.Type)
 		if err != nil {
 			return "", &layoutError{mpath, fmt.Sprintf("no size: %v", err)}
@@ -280,10 +285,6 @@ func (e *emitter) body(kind string, members []btf.Member, size uint32, path, ind
 				fmt.Fprintf(&b, "%suint8_t __pad%d[%d];\n", in, pad, off-cur)
 				pad++
 			}
-		}
-		d, err := e.decl(m.Type, m.Name, mpath, in)
-		if err != nil {
-			return "", err
 		}
 		fmt.Fprintf(&b, "%s%s;\n", in, d)
 		cur = off + msize
