@@ -1,0 +1,285 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wasm-bpf/wasm-bpf/host"
+	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
+)
+
+// The embedding API against the kernel: pause, resume and terminate reach a
+// guest wherever it is, and guests of one runtime stay apart.
+
+// stopBound is how long Pause, Resume and Terminate may take to show in
+// these tests; the target is 100 ms, and each test logs what it measured.
+const stopBound = time.Second
+
+// startInstance starts a guest with rt.Start.
+func startInstance(t *testing.T, rt *host.Runtime, wasmPath string, args ...string) (*guest, *host.Instance) {
+	t.Helper()
+	wasm, err := os.ReadFile(wasmPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdinR, stdinW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &guest{
+		t:      t,
+		desc:   "rt.Start " + strings.Join(append([]string{wasmPath}, args...), " "),
+		stdout: newLineLog(),
+		stderr: &lockedBuffer{},
+		stdin:  stdinW,
+		done:   make(chan struct{}),
+	}
+	g.start = time.Now()
+	inst, err := rt.Start(context.Background(), wasm, host.Config{
+		Args:   append([]string{wasmPath}, args...),
+		Stdin:  stdinR,
+		Stdout: g.stdout,
+		Stderr: g.stderr,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.cancel = inst.Terminate
+	go func() {
+		g.exitCode, g.err = inst.Wait()
+		g.endedAt = time.Now()
+		close(g.done)
+		g.stdout.wake()
+	}()
+	t.Cleanup(func() {
+		inst.Terminate()
+		<-g.done
+		stdinW.Close()
+		stdinR.Close()
+	})
+	return g, inst
+}
+
+func lifecycleRuntime(t *testing.T) (*host.Runtime, string) {
+	t.Helper()
+	testenv.RequireBPF(t)
+	rt, err := host.NewRuntime(host.RuntimeConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rt.Close)
+	return rt, guestWasm(t, "lifecycle", []string{"leak"})
+}
+
+// comms returns the comms of the "event" lines, in order.
+func comms(g *guest, prefix string) []string {
+	var out []string
+	for _, ev := range parseEvents(g.stdout.snapshot()) {
+		if strings.HasPrefix(ev.comm, prefix) {
+			out = append(out, ev.comm)
+		}
+	}
+	return out
+}
+
+// A paused guest delivers nothing; the records wait in the kernel's ring
+// buffer and arrive, in order, after Resume.
+func TestPauseHoldsRecordsInTheKernel(t *testing.T) {
+	rt, wasm := lifecycleRuntime(t)
+	id := runID()
+	g, inst := startInstance(t, rt, wasm, "deliver", "wbp"+id+"stop")
+	g.waitLine("ready", readyTimeout)
+	sp := newSpawner(t)
+
+	inst.Pause()
+	var names []string
+	for i := range 10 {
+		names = append(names, fmt.Sprintf("wbp%s%d", id, i))
+		sp.run(names[i]) // one after another: the kernel sees them in this order
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := comms(g, "wbp"+id); len(got) != 0 {
+		g.fatalf("paused guest delivered %v", got)
+	}
+	resumed := time.Now()
+	inst.Resume()
+	g.waitFor("the 10 held records", eventTimeout, func([]line) int {
+		if len(comms(g, "wbp"+id)) >= len(names) {
+			return 0
+		}
+		return -1
+	})
+	t.Logf("held records delivered %v after Resume", time.Since(resumed).Round(time.Millisecond))
+	if got := comms(g, "wbp"+id); strings.Join(got, " ") != strings.Join(names, " ") {
+		g.fatalf("after Resume got %v, want %v in that order", got, names)
+	}
+	sp.run("wbp" + id + "stop")
+	if code := g.waitExit(exitTimeout); code != 0 {
+		g.fatalf("exit %d (%v)", code, g.err)
+	}
+}
+
+// Pause reaches a guest running Wasm inside a poll callback.
+func TestPauseInsideCallback(t *testing.T) {
+	rt, wasm := lifecycleRuntime(t)
+	id := runID()
+	g, inst := startInstance(t, rt, wasm, "slow", "wbs"+id)
+	g.waitLine("ready", readyTimeout)
+	newSpawner(t).run("wbs" + id)
+	g.waitLine("begin wbs"+id, eventTimeout)
+	inst.Pause()
+	// Unpaused, the callback would print "end" 300 ms after "begin".
+	time.Sleep(600 * time.Millisecond)
+	for _, l := range g.stdout.snapshot() {
+		if l.text == "end wbs"+id {
+			g.fatalf("the callback ran on while paused")
+		}
+	}
+	inst.Resume()
+	g.waitLine("end wbs"+id, eventTimeout)
+	if code := g.waitExit(exitTimeout); code != 0 {
+		g.fatalf("exit %d (%v)", code, g.err)
+	}
+}
+
+// Terminate ends a guest in the middle of a callback that never returns;
+// everything it loaded leaves the kernel.
+func TestTerminateMidCallback(t *testing.T) {
+	rt, wasm := lifecycleRuntime(t)
+	baseProgs, baseMaps := ids(bpftoolShow(t, "prog")), ids(bpftoolShow(t, "map"))
+	id := runID()
+	g, inst := startInstance(t, rt, wasm, "hang")
+	g.waitLine("ready", readyTimeout)
+	k := findLeakObjs(t, g, baseProgs, baseMaps)
+	// The first exec after "ready" (bpftool's, or this one) enters the
+	// callback that never returns.
+	newSpawner(t).run("wbh" + id)
+	g.waitFor("a callback to begin", eventTimeout, func(ls []line) int {
+		for i, l := range ls {
+			if strings.HasPrefix(l.text, "begin ") {
+				return i
+			}
+		}
+		return -1
+	})
+
+	start := time.Now()
+	inst.Terminate()
+	<-inst.Done()
+	took := time.Since(start)
+	t.Logf("Terminate mid-callback to Done (objects closed): %v", took)
+	if took > stopBound {
+		g.fatalf("Terminate took %v", took)
+	}
+	if _, err := inst.Wait(); !errors.Is(err, host.ErrTerminated) {
+		g.fatalf("Wait: %v, want ErrTerminated", err)
+	}
+	assertGone(t, g, k)
+}
+
+// Terminate ends a guest blocked in a poll, and a paused one.
+func TestTerminateInPollAndPaused(t *testing.T) {
+	rt, wasm := lifecycleRuntime(t)
+	for _, pauseFirst := range []bool{false, true} {
+		g, inst := startInstance(t, rt, wasm, "deliver", "never-"+runID())
+		g.waitLine("ready", readyTimeout)
+		if pauseFirst {
+			inst.Pause()
+		}
+		start := time.Now()
+		inst.Terminate()
+		<-inst.Done()
+		t.Logf("Terminate (paused %v) to Done: %v", pauseFirst, time.Since(start))
+		if d := time.Since(start); d > stopBound {
+			g.fatalf("Terminate took %v", d)
+		}
+		if _, err := inst.Wait(); !errors.Is(err, host.ErrTerminated) {
+			g.fatalf("Wait: %v, want ErrTerminated", err)
+		}
+	}
+}
+
+// Four guests of one runtime run at once, each gets every record, one
+// guest's termination leaves the others running, and a map fd of one guest
+// is refused to another.
+func TestGuestsStayApart(t *testing.T) {
+	rt, wasm := lifecycleRuntime(t)
+	id := runID()
+	stop := "wbg" + id + "stop"
+	gs := make([]*guest, 4)
+	insts := make([]*host.Instance, 4)
+	for i := range gs {
+		mode := "deliver"
+		if i == 3 {
+			mode = "foreign"
+		}
+		gs[i], insts[i] = startInstance(t, rt, wasm, mode, stop)
+	}
+	var fd0 string
+	for i, g := range gs {
+		g.waitLine("ready", readyTimeout)
+		if i == 0 {
+			for _, l := range g.stdout.snapshot() {
+				if f, ok := strings.CutPrefix(l.text, "fd "); ok {
+					fd0 = f
+				}
+			}
+		}
+	}
+	// Guest 0's ring buffer fd is a valid fd of this process, but not one
+	// of guest 3's maps.
+	gs[3].sendLine(fd0)
+	gs[3].waitLine("lookup -9", eventTimeout) // -EBADF
+	gs[3].waitLine("poll -22", eventTimeout)  // -EINVAL
+
+	sp := newSpawner(t)
+	var wg sync.WaitGroup
+	names := []string{"wbg" + id + "a", "wbg" + id + "b", "wbg" + id + "c"}
+	for _, n := range names[:2] {
+		sp.run(n)
+	}
+	for _, g := range gs {
+		g.waitFor("both records", eventTimeout, func([]line) int {
+			if len(comms(g, "wbg"+id)) >= 2 {
+				return 0
+			}
+			return -1
+		})
+	}
+	insts[1].Terminate()
+	if _, err := insts[1].Wait(); !errors.Is(err, host.ErrTerminated) {
+		gs[1].fatalf("Wait: %v", err)
+	}
+	sp.run(names[2])
+	for i, g := range gs {
+		if i == 1 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.waitFor("the record after guest 1 ended", eventTimeout, func([]line) int {
+				if len(comms(g, "wbg"+id)) >= 3 {
+					return 0
+				}
+				return -1
+			})
+		}()
+	}
+	wg.Wait()
+	sp.run(stop)
+	for i, g := range gs {
+		if i == 1 {
+			continue
+		}
+		if code := g.waitExit(exitTimeout); code != 0 {
+			g.fatalf("exit %d (%v)", code, g.err)
+		}
+	}
+}

@@ -1,0 +1,91 @@
+/* lifecycle.c: a guest for the embedding API's pause, resume and terminate.
+ * usage: lifecycle.wasm deliver|slow|hang|foreign [STOPCOMM]
+ *   deliver  prints "event <pid> <ppid> <comm>" per exec until STOPCOMM
+ *   slow     prints "begin <comm>", runs Wasm for 300 ms, "end <comm>"
+ *   hang     prints "begin <comm>" and runs Wasm forever in the callback
+ *   foreign  reads a map fd of another guest from stdin and prints what
+ *            map_operate ("lookup <ret>") and buffer_poll ("poll <ret>")
+ *            say to it, then waits for execs as deliver does
+ * Every mode prints "fd <ring buffer fd>" and "ready" once attached. */
+#include <time.h>
+
+#include "guest.h"
+#include "leak_bpf.h"
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static volatile int sink;
+
+static void spin_ms(int64_t ms)
+{
+	int64_t end = now_ms() + ms;
+
+	while (ms < 0 || now_ms() < end)
+		sink++;
+}
+
+static const char *mode;
+
+static int on_record(void *ctx, void *data, unsigned int size)
+{
+	struct event e;
+
+	if (strcmp(mode, "slow") != 0 && strcmp(mode, "hang") != 0)
+		return print_event(ctx, data, size);
+	if (size < sizeof(e))
+		return 0;
+	memcpy(&e, data, sizeof(e));
+	e.comm[EV_COMM_LEN - 1] = '\0';
+	say("begin %s", e.comm);
+	spin_ms(strcmp(mode, "hang") == 0 ? -1 : 300);
+	say("end %s", e.comm);
+	if (strcmp(e.comm, ((struct watch *)ctx)->stop) == 0)
+		((struct watch *)ctx)->done = 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct watch w = { 0 };
+	static char buf[256];
+	uint64_t h;
+	int fd;
+
+	if (argc < 2)
+		die("usage: %s deliver|slow|hang|foreign [STOPCOMM]", argv[0]);
+	mode = argv[1];
+	w.stop = argc > 2 ? argv[2] : "";
+
+	h = must_load(leak_bpf, leak_bpf_len);
+	fd = must_map_fd(h, "wbleak_rb");
+	must_attach(h, "wbleak_exec", NULL);
+	say("fd %d", fd);
+	say("ready");
+
+	if (strcmp(mode, "foreign") == 0) {
+		char line[32];
+		uint32_t key = 0;
+		uint64_t value;
+		int other;
+
+		if (!fgets(line, sizeof(line), stdin))
+			die("no fd on stdin");
+		other = atoi(line);
+		say("lookup %d", wasm_bpf_map_operate(other, WASM_BPF_MAP_LOOKUP_ELEM, &key, &value, NULL, 0));
+		say("poll %d", wasm_bpf_buffer_poll(h, other, TABLE_INDEX(on_record), GUEST_ADDR(&w), buf,
+						    sizeof(buf), 0));
+	}
+	while (!w.done) {
+		int n = wasm_bpf_buffer_poll(h, fd, TABLE_INDEX(on_record), GUEST_ADDR(&w), buf, sizeof(buf), 100);
+		if (n < 0)
+			die("poll: %d", n);
+	}
+	say("done");
+	return 0;
+}
