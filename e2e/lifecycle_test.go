@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -24,6 +25,13 @@ const stopBound = time.Second
 // startInstance starts a guest with rt.Start.
 func startInstance(t *testing.T, rt *host.Runtime, wasmPath string, args ...string) (*guest, *host.Instance) {
 	t.Helper()
+	return startInstanceConfig(t, rt, host.Config{}, wasmPath, args...)
+}
+
+// startInstanceConfig starts a guest with rt.Start and the limits and
+// logger of cfg.
+func startInstanceConfig(t *testing.T, rt *host.Runtime, cfg host.Config, wasmPath string, args ...string) (*guest, *host.Instance) {
+	t.Helper()
 	wasm, err := os.ReadFile(wasmPath)
 	if err != nil {
 		t.Fatal(err)
@@ -41,12 +49,9 @@ func startInstance(t *testing.T, rt *host.Runtime, wasmPath string, args ...stri
 		done:   make(chan struct{}),
 	}
 	g.start = time.Now()
-	inst, err := rt.Start(context.Background(), wasm, host.Config{
-		Args:   append([]string{wasmPath}, args...),
-		Stdin:  stdinR,
-		Stdout: g.stdout,
-		Stderr: g.stderr,
-	})
+	cfg.Args = append([]string{wasmPath}, args...)
+	cfg.Stdin, cfg.Stdout, cfg.Stderr = stdinR, g.stdout, g.stderr
+	inst, err := rt.Start(context.Background(), wasm, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,19 +210,44 @@ func TestTerminateInPollAndPaused(t *testing.T) {
 	}
 }
 
-// Four guests of one runtime run at once, each gets every record, one
-// guest's termination leaves the others running, and a map fd of one guest
-// is refused to another.
+// The limits of Config: the load past MaxObjects returns 0, the attach
+// past MaxLinks -EMFILE, and the log names the limit.
+func TestObjectAndLinkLimits(t *testing.T) {
+	rt, wasm := lifecycleRuntime(t)
+	var log lockedBuffer
+	g, _ := startInstanceConfig(t, rt, host.Config{
+		MaxObjects: 2,
+		MaxLinks:   1,
+		Logger:     slog.New(slog.NewTextHandler(&log, nil)),
+	}, wasm, "limits")
+	g.waitLine("load3 0", readyTimeout)
+	g.waitLine("attach 0 -24", readyTimeout)
+	if code := g.waitExit(exitTimeout); code != 0 {
+		g.fatalf("exit %d (%v)", code, g.err)
+	}
+	for _, want := range []string{"max_objects=2", "max_links=1"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log does not name the limit %s:\n%s", want, log.String())
+		}
+	}
+}
+
+// Five guests of one runtime run at once, each gets every record, one
+// guest's trap and another's termination leave the others running, and a
+// map fd of one guest is refused to another.
 func TestGuestsStayApart(t *testing.T) {
 	rt, wasm := lifecycleRuntime(t)
 	id := runID()
 	stop := "wbg" + id + "stop"
-	gs := make([]*guest, 4)
-	insts := make([]*host.Instance, 4)
+	gs := make([]*guest, 5)
+	insts := make([]*host.Instance, 5)
 	for i := range gs {
 		mode := "deliver"
-		if i == 3 {
+		switch i {
+		case 3:
 			mode = "foreign"
+		case 4:
+			mode = "trap"
 		}
 		gs[i], insts[i] = startInstance(t, rt, wasm, mode, stop)
 	}
@@ -244,7 +274,11 @@ func TestGuestsStayApart(t *testing.T) {
 	for _, n := range names[:2] {
 		sp.run(n)
 	}
-	for _, g := range gs {
+	// Guest 4 traps on its first record.
+	if code := gs[4].waitExit(exitTimeout); code != host.ExitTrap {
+		gs[4].fatalf("trapping guest: exit %d (%v), want %d", code, gs[4].err, host.ExitTrap)
+	}
+	for _, g := range gs[:4] {
 		g.waitFor("both records", eventTimeout, func([]line) int {
 			if len(comms(g, "wbg"+id)) >= 2 {
 				return 0
@@ -257,7 +291,7 @@ func TestGuestsStayApart(t *testing.T) {
 		gs[1].fatalf("Wait: %v", err)
 	}
 	sp.run(names[2])
-	for i, g := range gs {
+	for i, g := range gs[:4] {
 		if i == 1 {
 			continue
 		}
@@ -274,7 +308,7 @@ func TestGuestsStayApart(t *testing.T) {
 	}
 	wg.Wait()
 	sp.run(stop)
-	for i, g := range gs {
+	for i, g := range gs[:4] {
 		if i == 1 {
 			continue
 		}

@@ -4,6 +4,9 @@
  *   slow     for an exec of STOPCOMM: prints "begin <comm>", runs Wasm for
  *            300 ms in the callback, prints "end <comm>" and returns
  *   hang     prints "begin <comm>" and runs Wasm forever in the callback
+ *   trap     traps in the callback of its first record
+ *   limits   loads the object three times and attaches it from two of
+ *            them, printing "load3 <handle != 0>" and "attach <a> <b>"
  *   foreign  reads a map fd of another guest from stdin and prints what
  *            map_operate ("lookup <ret>") and buffer_poll ("poll <ret>")
  *            say to it, then waits for execs as deliver does
@@ -37,6 +40,8 @@ static int on_record(void *ctx, void *data, unsigned int size)
 {
 	struct event e;
 
+	if (strcmp(mode, "trap") == 0)
+		__builtin_trap();
 	if (strcmp(mode, "slow") != 0 && strcmp(mode, "hang") != 0)
 		return print_event(ctx, data, size);
 	if (size < sizeof(e))
@@ -65,6 +70,16 @@ int main(int argc, char **argv)
 		die("usage: %s deliver|slow|hang|foreign [STOPCOMM]", argv[0]);
 	mode = argv[1];
 	w.stop = argc > 2 ? argv[2] : "";
+
+	if (strcmp(mode, "limits") == 0) {
+		uint64_t h1 = must_load(leak_bpf, leak_bpf_len);
+		uint64_t h2 = must_load(leak_bpf, leak_bpf_len);
+
+		say("load3 %d", wasm_load_bpf_object(leak_bpf, leak_bpf_len) != 0);
+		say("attach %d %d", wasm_attach_bpf_program(h1, "wbleak_exec", NULL),
+		    wasm_attach_bpf_program(h2, "wbleak_exec", NULL));
+		return 0;
+	}
 
 	h = must_load(leak_bpf, leak_bpf_len);
 	fd = must_map_fd(h, "wbleak_rb");
