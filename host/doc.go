@@ -3,23 +3,64 @@
 // kernel through the host ABI of the existing wasm-bpf runtimes (import
 // module "wasm_bpf" and the "callback-wrapper" poll).
 //
-// [Run] compiles a module, links WASI and the ABI, and runs its _start:
+// # Running guests
 //
-//	code, err := host.Run(ctx, wasm, host.Config{
-//		Args:   []string{"bootstrap.wasm"},
-//		Stdout: os.Stdout,
-//		Stderr: os.Stderr,
-//	})
+// [Run] runs one guest to the end, as the wasm-bpf CLI does. A platform
+// that loads guests as plug-ins creates one [Runtime] (the engine and the
+// compile cache) and starts any number of guests from it, concurrently:
+//
+//	rt, err := host.NewRuntime(host.RuntimeConfig{CacheDir: dir})
+//	defer rt.Close()
+//	inst, err := rt.Start(ctx, wasm, host.Config{Args: []string{"tool.wasm"}, Stdout: w})
+//	...
+//	code, err := inst.Wait()
+//
+// Start returns errors that keep the guest from starting (not Wasm, no
+// _start or memory, an import nobody provides, with the name of the import
+// and the runtime that would provide it). [Instance.Wait] returns the exit
+// code: 0 when _start returns, n after proc_exit(n), [ExitTrap] with a
+// [*TrapError] after a trap.
+//
+// # Stopping and pausing
+//
+// [Instance.Terminate], cancelling the context given to Start, exceeding
+// Config.CPULimit, and [Runtime.Close] stop a guest wherever it is: in Wasm
+// code (wasmtime epoch interruption, checked every 10 ms), blocked in a
+// poll, inside a poll callback, sleeping or reading stdin in WASI. Wait's
+// error then matches the reason with errors.Is ([ErrTerminated],
+// [ErrCPULimit], or the context's cause). [Instance.Pause] holds the guest
+// at the same places; records stay in the kernel's ring and perf buffers
+// (up to their size) and are delivered in order after [Instance.Resume].
+//
+// However a guest ends, every link it attached is destroyed and every BPF
+// object it loaded is closed before [Instance.Done] is closed, so nothing
+// it created stays in the kernel; everything it wrote has reached
+// Config.Stdout and Config.Stderr by then.
+//
+// # Isolation and limits
 //
 // Each guest has its own handle table: a handle names one BPF object the
-// guest loaded, is never a host pointer, and is refused to any other guest;
-// likewise a map fd must belong to one of the guest's own objects. Every
-// guest pointer is checked against the guest's memory before the host
-// touches it, and a bad argument returns a negative errno, never a crash.
-// However the guest ends (return, proc_exit, trap, or cancellation of ctx),
-// every link it attached is destroyed and every object it loaded is closed,
-// so nothing it created stays in the kernel.
+// guest loaded, is never a host pointer, and means nothing to another
+// guest; likewise a map fd must belong to one of the guest's own objects
+// (-EBADF otherwise). Every guest pointer is checked against the guest's
+// memory before the host touches it, and a bad argument returns a negative
+// errno and a debug log line, never a crash. Config bounds a guest's
+// memory (MaxMemory: memory.grow fails inside the guest), its Wasm CPU
+// time (CPULimit), and the BPF objects and links it holds at once
+// (MaxObjects, MaxLinks: the refused call is logged at warn level, naming
+// the limit). A wall-clock bound is a context deadline.
 //
-// Cancelling ctx stops the guest wherever it is: in Wasm code (through
-// wasmtime's epoch interruption) or blocked in a poll.
+// # Extending
+//
+// Config.HostFuncs adds host functions, typed Go functions, that the guest
+// imports beside the ABI. [SetLibbpfLogger] routes libbpf's own log (the
+// verifier's complaint when a load fails) to a logger.
+//
+// # Compile cache
+//
+// With RuntimeConfig.CacheDir set (the CLI uses [DefaultCacheDir]), a
+// guest's native code is kept on disk, keyed by the module's hash and the
+// engine's version and settings. An entry is used only if its checksum
+// holds and wasmtime accepts it for this engine; a corrupt or stale entry
+// is deleted and compiled again.
 package host
