@@ -16,7 +16,8 @@ const (
 )
 
 // define adds the guest's host functions to the linker: the six functions
-// of import module wasm_bpf and the callback-wrapper poll.
+// of import module wasm_bpf, the callback-wrapper poll, and our extensions
+// in wasm_bpf_ext (docs/abi-ext.md).
 func (g *guest) define(l *wasmtime.Linker) error {
 	i32 := wasmtime.NewValType(wasmtime.KindI32)
 	i64 := wasmtime.NewValType(wasmtime.KindI64)
@@ -35,6 +36,7 @@ func (g *guest) define(l *wasmtime.Linker) error {
 		{moduleABI, "wasm_bpf_map_fd_by_name", sig(i32, i64, i32), g.mapFDByName},
 		{moduleABI, "wasm_bpf_map_operate", sig(i32, i32, i32, i32, i32, i32, i64), g.mapOperate},
 		{g.cfg.WrapperModule, "wasm_bpf_buffer_poll", sig(i32, i64, i32, i32, i32, i32, i32), g.wrapperPoll},
+		{moduleExt, "wasm_bpf_buffer_poll_batch", sig(i32, i64, i32, i32, i32, i32), g.batchPoll},
 	}
 	for _, d := range defs {
 		if err := l.FuncNew(d.module, d.name, d.ty, d.fn); err != nil {

@@ -58,6 +58,7 @@ type mapRef struct {
 // buffer is a ring or perf buffer consumer.
 type buffer interface {
 	Poll(w *libbpf.Waker, timeoutMs int, fn libbpf.SampleFunc) (int, error)
+	PollBatch(w *libbpf.Waker, timeoutMs int, dst []byte) (int, error)
 	Close()
 }
 

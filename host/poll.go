@@ -51,6 +51,32 @@ func (g *guest) wrapperPoll(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime
 	return g.poll(c, p, g.callback, args[2].I32())
 }
 
+// batchPoll is wasm_bpf_ext.wasm_bpf_buffer_poll_batch(handle, fd, buf,
+// buf_size, timeout_ms): ready records are copied into buf, framed, with
+// no call into the guest (docs/abi-ext.md).
+func (g *guest) batchPoll(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
+	const fn = "wasm_bpf_buffer_poll_batch"
+	p, errno := g.pollArgs(c, fn, args[0], args[1], args[2], args[3], args[4])
+	if errno != 0 {
+		return retI32(errno)
+	}
+	if p.maxSize < 8 {
+		return retI32(g.refuse(fn, syscall.EINVAL, "batch buffer smaller than 8 bytes", "buf_size", int32(p.maxSize)))
+	}
+	o := p.obj
+	o.polls++
+	defer g.pollDone(o)
+	return g.waitLoop(p.timeoutMs, func(timeout int) (int, error) {
+		if err := g.ctl.checkpoint(); err != nil {
+			g.end(err)
+			return 0, err
+		}
+		// Checked by pollArgs; the guest ran no code since.
+		dst, _ := g.memory(c).Slice(p.data, p.maxSize)
+		return p.buf.PollBatch(g.ctl.waker, timeout, dst)
+	})
+}
+
 type pollReq struct {
 	obj       *object
 	buf       buffer
@@ -142,12 +168,7 @@ func isSampleFunc(c *wasmtime.Caller, f *wasmtime.Func) bool {
 func (g *guest) poll(c *wasmtime.Caller, p pollReq, cb *wasmtime.Func, cbCtx int32) ([]wasmtime.Val, *wasmtime.Trap) {
 	o := p.obj
 	o.polls++
-	defer func() {
-		if o.polls--; o.closing && o.polls == 0 {
-			o.closing = false
-			g.close(o)
-		}
-	}()
+	defer g.pollDone(o)
 	deliver := func(rec []byte) int {
 		// Pause holds records in the kernel's buffer; stop ends delivery.
 		if err := g.ctl.checkpoint(); err != nil {
@@ -169,10 +190,28 @@ func (g *guest) poll(c *wasmtime.Caller, p pollReq, cb *wasmtime.Func, cbCtx int
 		}
 		return int(res)
 	}
-	deadline := time.Now().Add(time.Duration(p.timeoutMs) * time.Millisecond)
-	timeout := p.timeoutMs
+	return g.waitLoop(p.timeoutMs, func(timeout int) (int, error) {
+		return p.buf.Poll(g.ctl.waker, timeout, deliver)
+	})
+}
+
+// pollDone ends a poll of o, and finishes closing o if the guest closed it
+// from a callback meanwhile.
+func (g *guest) pollDone(o *object) {
+	if o.polls--; o.closing && o.polls == 0 {
+		o.closing = false
+		g.close(o)
+	}
+}
+
+// waitLoop runs one poll, and again after a pause that interrupted its
+// wait, for what is left of the timeout; a stop, or a trap or exit in a
+// callback, ends the guest.
+func (g *guest) waitLoop(timeoutMs int, poll func(timeout int) (int, error)) ([]wasmtime.Val, *wasmtime.Trap) {
+	deadline := time.Now().Add(time.Duration(timeoutMs) * time.Millisecond)
+	timeout := timeoutMs
 	for {
-		n, err := p.buf.Poll(g.ctl.waker, timeout, deliver)
+		n, err := poll(timeout)
 		switch {
 		case g.fatal != nil:
 			return nil, wasmtime.NewTrap(g.fatal.Error())

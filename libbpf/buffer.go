@@ -1,5 +1,6 @@
 package libbpf
 
+// #include <stdlib.h>
 // #include "shim.h"
 import "C"
 
@@ -93,8 +94,22 @@ func (w *Waker) wakeFD() C.int {
 type poller struct {
 	cons   *consumer
 	handle cgo.Handle
+	c      *C.struct_wb_consumer // C memory: libbpf keeps the pointer
 	epfd   C.int
 	busy   bool
+}
+
+func newPoller() poller {
+	cons := &consumer{}
+	h := cgo.NewHandle(cons)
+	c := (*C.struct_wb_consumer)(C.calloc(1, C.sizeof_struct_wb_consumer))
+	c.handle = C.uintptr_t(h)
+	return poller{cons: cons, handle: h, c: c}
+}
+
+func (p *poller) free() {
+	C.wb_consumer_free(p.c)
+	p.handle.Delete()
 }
 
 // poll waits up to timeoutMs (negative: forever) for records, then hands
@@ -126,6 +141,39 @@ func (p *poller) poll(w *Waker, timeoutMs int, fn SampleFunc, consume func() C.i
 	return count, nil
 }
 
+// pollBatch waits as poll does (not at all if a record is held over from
+// the last batch), then copies every ready record that fits into dst in
+// the batch format: u32 size, the bytes, zero padding to a multiple of 4.
+// A record that does not fit is held for the next call; one that can never
+// fit is cut. dst may be memory Go does not manage; it needs 8 bytes at
+// least. It returns the number of bytes written.
+func (p *poller) pollBatch(w *Waker, timeoutMs int, dst []byte, consume func() C.int) (int, error) {
+	if p.busy {
+		return 0, fmt.Errorf("poll: already polling this buffer: %w", syscall.EBUSY)
+	}
+	if len(dst) < 8 || len(dst) > 1<<31 {
+		return 0, fmt.Errorf("poll: batch buffer of %d bytes: %w", len(dst), syscall.EINVAL)
+	}
+	if p.c.has_pend == 0 {
+		switch rc := C.wb_wait(p.epfd, w.wakeFD(), C.int(timeoutMs)); {
+		case rc < 0:
+			return 0, fmt.Errorf("poll: %w", syscall.Errno(-rc))
+		case rc == 2:
+			return 0, ErrWoken
+		case rc == 0:
+			return 0, nil
+		}
+	}
+	// dst is copied into by C during this call only.
+	C.wb_batch_begin(p.c, (*C.char)(unsafe.Pointer(&dst[0])), C.uint32_t(len(dst)))
+	rc := consume()
+	n := int(C.wb_batch_end(p.c))
+	if rc < 0 && p.c.has_pend == 0 {
+		return n, fmt.Errorf("consume: %w", syscall.Errno(-rc))
+	}
+	return n, nil
+}
+
 // RingBuffer consumes a BPF_MAP_TYPE_RINGBUF map (libbpf's ring_buffer).
 type RingBuffer struct {
 	poller
@@ -134,29 +182,37 @@ type RingBuffer struct {
 
 // NewRingBuffer creates the consumer of the ring buffer map mapFD.
 func NewRingBuffer(mapFD int) (*RingBuffer, error) {
-	cons := &consumer{}
-	h := cgo.NewHandle(cons)
-	rb, err := C.wb_ring_buffer_new(C.int(mapFD), C.uintptr_t(h))
+	p := newPoller()
+	rb, err := C.wb_ring_buffer_new(C.int(mapFD), p.c)
 	if rb == nil {
-		h.Delete()
+		p.free()
 		return nil, fmt.Errorf("ring buffer on fd %d: %w", mapFD, errnoOr(err, syscall.EINVAL))
 	}
-	return &RingBuffer{poller: poller{cons: cons, handle: h, epfd: C.ring_buffer__epoll_fd(rb)}, rb: rb}, nil
+	p.epfd = C.ring_buffer__epoll_fd(rb)
+	return &RingBuffer{poller: p, rb: rb}, nil
 }
 
 // Poll waits up to timeoutMs for records, then calls fn for every ready
 // record in order. It returns the number of records consumed, or fn's
 // negative result if fn stopped it. A woken w makes it return ErrWoken.
 func (r *RingBuffer) Poll(w *Waker, timeoutMs int, fn SampleFunc) (int, error) {
-	return r.poll(w, timeoutMs, fn, func() C.int { return C.ring_buffer__consume(r.rb) })
+	return r.poll(w, timeoutMs, fn, r.consume)
 }
+
+// PollBatch waits like Poll, then copies ready records into dst without
+// a callback per record (see the batch format above).
+func (r *RingBuffer) PollBatch(w *Waker, timeoutMs int, dst []byte) (int, error) {
+	return r.pollBatch(w, timeoutMs, dst, r.consume)
+}
+
+func (r *RingBuffer) consume() C.int { return C.ring_buffer__consume(r.rb) }
 
 // Close frees the consumer.
 func (r *RingBuffer) Close() {
 	if r.rb != nil {
 		C.ring_buffer__free(r.rb)
 		r.rb = nil
-		r.handle.Delete()
+		r.free()
 	}
 }
 
@@ -172,21 +228,28 @@ const PerfBufferPages = 64
 
 // NewPerfBuffer creates the consumer of the perf event array map mapFD.
 func NewPerfBuffer(mapFD int) (*PerfBuffer, error) {
-	cons := &consumer{}
-	h := cgo.NewHandle(cons)
-	pb, err := C.wb_perf_buffer_new(C.int(mapFD), PerfBufferPages, C.uintptr_t(h))
+	p := newPoller()
+	pb, err := C.wb_perf_buffer_new(C.int(mapFD), PerfBufferPages, p.c)
 	if pb == nil {
-		h.Delete()
+		p.free()
 		return nil, fmt.Errorf("perf buffer on fd %d: %w", mapFD, errnoOr(err, syscall.EINVAL))
 	}
-	return &PerfBuffer{poller: poller{cons: cons, handle: h, epfd: C.perf_buffer__epoll_fd(pb)}, pb: pb}, nil
+	p.epfd = C.perf_buffer__epoll_fd(pb)
+	return &PerfBuffer{poller: p, pb: pb}, nil
 }
 
 // Poll is [RingBuffer.Poll] for perf buffers; records of one CPU arrive in
 // order, CPUs one after another.
 func (p *PerfBuffer) Poll(w *Waker, timeoutMs int, fn SampleFunc) (int, error) {
-	return p.poll(w, timeoutMs, fn, func() C.int { return C.perf_buffer__consume(p.pb) })
+	return p.poll(w, timeoutMs, fn, p.consume)
 }
+
+// PollBatch is [RingBuffer.PollBatch] for perf buffers.
+func (p *PerfBuffer) PollBatch(w *Waker, timeoutMs int, dst []byte) (int, error) {
+	return p.pollBatch(w, timeoutMs, dst, p.consume)
+}
+
+func (p *PerfBuffer) consume() C.int { return C.perf_buffer__consume(p.pb) }
 
 // Lost is the number of records the kernel dropped because the buffer was
 // full, since the buffer was created.
@@ -197,6 +260,6 @@ func (p *PerfBuffer) Close() {
 	if p.pb != nil {
 		C.perf_buffer__free(p.pb)
 		p.pb = nil
-		p.handle.Delete()
+		p.free()
 	}
 }

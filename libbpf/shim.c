@@ -2,6 +2,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <linux/perf_event.h>
@@ -23,19 +24,82 @@ void wb_install_print(void)
 	libbpf_set_print(wb_print);
 }
 
+static uint32_t wb_framed(uint32_t n)
+{
+	return 4 + ((n + 3) & ~3u);
+}
+
+static void wb_put(struct wb_consumer *c, const void *data, uint32_t n)
+{
+	uint32_t size = n;
+	char *p = c->dst + c->len;
+
+	memcpy(p, &size, 4); // the guest is little endian, as is every host we build for
+	memcpy(p + 4, data, n);
+	memset(p + 4 + n, 0, wb_framed(n) - 4 - n);
+	c->len += wb_framed(n);
+	c->count++;
+}
+
+// wb_batch_add appends a record, cutting one that can never fit, and
+// stashes the first record that does not fit now: 0 to go on, -1 to stop.
+static int wb_batch_add(struct wb_consumer *c, const void *data, uint32_t n)
+{
+	if (c->len == 0 && wb_framed(n) > c->cap)
+		n = (c->cap - 4) & ~3u;
+	if (c->len + wb_framed(n) <= c->cap) {
+		wb_put(c, data, n);
+		return 0;
+	}
+	if (n > c->pend_cap) {
+		char *p = realloc(c->pend, n);
+		if (!p)
+			return -1; // out of memory: the record is lost, as libbpf would lose it
+		c->pend = p;
+		c->pend_cap = n;
+	}
+	memcpy(c->pend, data, n);
+	c->pend_len = n;
+	c->has_pend = 1;
+	return -1;
+}
+
+void wb_batch_begin(struct wb_consumer *c, char *dst, uint32_t cap)
+{
+	c->dst = dst;
+	c->cap = cap;
+	c->len = 0;
+	c->count = 0;
+	if (c->has_pend) {
+		c->has_pend = 0;
+		wb_batch_add(c, c->pend, c->pend_len); // into an empty batch: always fits, cut if need be
+	}
+}
+
+uint32_t wb_batch_end(struct wb_consumer *c)
+{
+	c->dst = NULL;
+	return c->len;
+}
+
+void wb_consumer_free(struct wb_consumer *c)
+{
+	free(c->pend);
+	free(c);
+}
+
 static int wb_ring_sample(void *ctx, void *data, size_t size)
 {
-	return wbGoRingSample((uintptr_t)ctx, data, size);
+	struct wb_consumer *c = ctx;
+
+	if (c->dst)
+		return wb_batch_add(c, data, (uint32_t)size);
+	return wbGoRingSample(c->handle, data, size);
 }
 
-struct ring_buffer *wb_ring_buffer_new(int map_fd, uintptr_t handle)
+struct ring_buffer *wb_ring_buffer_new(int map_fd, struct wb_consumer *c)
 {
-	return ring_buffer__new(map_fd, wb_ring_sample, (void *)handle, NULL);
-}
-
-int wb_ring_buffer_add(struct ring_buffer *rb, int map_fd, uintptr_t handle)
-{
-	return ring_buffer__add(rb, map_fd, wb_ring_sample, (void *)handle);
+	return ring_buffer__new(map_fd, wb_ring_sample, c, NULL);
 }
 
 // The raw perf buffer interface is used because only it lets a callback stop
@@ -54,19 +118,20 @@ static enum bpf_perf_event_ret wb_perf_event(void *ctx, int cpu, struct perf_eve
 	} *l = (void *)ev;
 
 	switch (ev->type) {
-	case PERF_RECORD_SAMPLE:
-		if (wbGoPerfSample((uintptr_t)ctx, s->data, s->size) < 0)
-			return LIBBPF_PERF_EVENT_ERROR;
-		return LIBBPF_PERF_EVENT_CONT;
+	case PERF_RECORD_SAMPLE: {
+		struct wb_consumer *c = ctx;
+		int rc = c->dst ? wb_batch_add(c, s->data, s->size) : wbGoPerfSample(c->handle, s->data, s->size);
+		return rc < 0 ? LIBBPF_PERF_EVENT_ERROR : LIBBPF_PERF_EVENT_CONT;
+	}
 	case PERF_RECORD_LOST:
-		wbGoPerfLost((uintptr_t)ctx, cpu, l->lost);
+		wbGoPerfLost(((struct wb_consumer *)ctx)->handle, cpu, l->lost);
 		return LIBBPF_PERF_EVENT_CONT;
 	default:
 		return LIBBPF_PERF_EVENT_CONT;
 	}
 }
 
-struct perf_buffer *wb_perf_buffer_new(int map_fd, size_t page_cnt, uintptr_t handle)
+struct perf_buffer *wb_perf_buffer_new(int map_fd, size_t page_cnt, struct wb_consumer *c)
 {
 	struct perf_event_attr attr;
 	memset(&attr, 0, sizeof(attr));
@@ -75,7 +140,7 @@ struct perf_buffer *wb_perf_buffer_new(int map_fd, size_t page_cnt, uintptr_t ha
 	attr.sample_type = PERF_SAMPLE_RAW;
 	attr.sample_period = 1;
 	attr.wakeup_events = 1;
-	return perf_buffer__new_raw(map_fd, page_cnt, &attr, wb_perf_event, (void *)handle, NULL);
+	return perf_buffer__new_raw(map_fd, page_cnt, &attr, wb_perf_event, c, NULL);
 }
 
 static int64_t wb_now_ms(void)

@@ -1,15 +1,33 @@
-// C glue for the cgo callbacks and for libbpf's variadic print hook, which
-// Go cannot implement directly.
+// C glue for the cgo callbacks, libbpf's variadic print hook (which Go
+// cannot implement), and the batched copy of records (which must not cross
+// into Go once per record).
 #ifndef WASM_BPF_LIBBPF_SHIM_H
 #define WASM_BPF_LIBBPF_SHIM_H
 
 #include <stdint.h>
 #include <bpf/libbpf.h>
 
+// wb_consumer is the context of a ring or perf buffer's C callback. With
+// dst set, records are appended to dst in the batch format (u32 size, data,
+// padding to 4); otherwise each goes to the Go callback named by handle.
+struct wb_consumer {
+	uintptr_t handle;
+	char *dst;
+	uint32_t cap, len;
+	int count;
+	// A record that did not fit into the last batch, delivered first in the
+	// next one.
+	char *pend;
+	uint32_t pend_len, pend_cap;
+	int has_pend;
+};
+
 void wb_install_print(void);
-struct ring_buffer *wb_ring_buffer_new(int map_fd, uintptr_t handle);
-int wb_ring_buffer_add(struct ring_buffer *rb, int map_fd, uintptr_t handle);
-struct perf_buffer *wb_perf_buffer_new(int map_fd, size_t page_cnt, uintptr_t handle);
+struct ring_buffer *wb_ring_buffer_new(int map_fd, struct wb_consumer *c);
+struct perf_buffer *wb_perf_buffer_new(int map_fd, size_t page_cnt, struct wb_consumer *c);
 int wb_wait(int epoll_fd, int wake_fd, int timeout_ms);
+void wb_batch_begin(struct wb_consumer *c, char *dst, uint32_t cap);
+uint32_t wb_batch_end(struct wb_consumer *c);
+void wb_consumer_free(struct wb_consumer *c);
 
 #endif
