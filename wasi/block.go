@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
+	"golang.org/x/sys/unix"
 
 	"github.com/wasm-bpf/wasm-bpf/internal/guestmem"
 )
@@ -17,7 +18,7 @@ import (
 // reach: a guest sleeping (poll_oneoff) or reading stdin could not be
 // stopped. poll_oneoff and fd_read are served here instead, waiting on the
 // guest's interrupt channel as well, with clock_time_get so that both agree
-// on the monotonic clock. The guest has no other readable fds (no preopened
+// on the monotonic clock, the kernel's. The guest has no other readable fds (no preopened
 // directories, no sockets), so these are complete; wasmtime's functions
 // cannot be called from here as fallbacks (they need a Wasm caller).
 
@@ -42,7 +43,7 @@ const moduleWASI = "wasi_snapshot_preview1"
 func (s *Streams) Define(linker *wasmtime.Linker, interrupt <-chan struct{}) error {
 	i32 := wasmtime.NewValType(wasmtime.KindI32)
 	i64 := wasmtime.NewValType(wasmtime.KindI64)
-	b := &blocking{streams: s, interrupt: interrupt, base: time.Now()}
+	b := &blocking{streams: s, interrupt: interrupt}
 	defs := []struct {
 		name   string
 		params []*wasmtime.ValType
@@ -66,7 +67,15 @@ func (s *Streams) Define(linker *wasmtime.Linker, interrupt <-chan struct{}) err
 type blocking struct {
 	streams   *Streams
 	interrupt <-chan struct{}
-	base      time.Time // zero of the guest's monotonic clock
+}
+
+// monotonic is the host's CLOCK_MONOTONIC, the clock of the kernel's
+// bpf_ktime_get_ns: a guest can compare the timestamps its BPF programs
+// record with its own clock.
+func monotonic() uint64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return uint64(ts.Nano())
 }
 
 func ret(errno int32) ([]wasmtime.Val, *wasmtime.Trap) {
@@ -94,7 +103,7 @@ func (b *blocking) clockTimeGet(c *wasmtime.Caller, args []wasmtime.Val) ([]wasm
 	case clockRealtime:
 		now = uint64(time.Now().UnixNano())
 	case clockMonotonic:
-		now = uint64(time.Since(b.base))
+		now = monotonic()
 	case 2, 3: // process and thread CPU time, which wasmtime does not offer either
 		return ret(errnoNotsup)
 	default:
@@ -154,7 +163,7 @@ func (b *blocking) pollOneoff(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmti
 			case id == clockRealtime:
 				deadlines[i] = time.Unix(0, int64(timeout))
 			default:
-				deadlines[i] = b.base.Add(timeout)
+				deadlines[i] = now.Add(timeout - time.Duration(monotonic()))
 			}
 			if earliest.IsZero() || deadlines[i].Before(earliest) {
 				earliest = deadlines[i]

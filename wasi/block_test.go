@@ -160,10 +160,15 @@ func TestClockAndPollOnStdin(t *testing.T) {
 	pr, pw := io.Pipe()
 	g := newBlockGuest(t, pr)
 	mem := func() []byte { return g.mem.UnsafeData(g.store) }
+	before := monotonic()
 	if errno, _ := g.call("now", int32(1)); errno != 0 {
 		t.Fatalf("clock_time_get(monotonic) = %d", errno)
 	}
 	mono := binary.LittleEndian.Uint64(mem()[300:])
+	// The guest's monotonic clock is the kernel's (bpf_ktime_get_ns).
+	if after := monotonic(); mono < before || mono > after {
+		t.Fatalf("monotonic %d not within the host's [%d, %d]", mono, before, after)
+	}
 	if errno, _ := g.call("now", int32(7)); errno != errnoInval {
 		t.Fatalf("clock_time_get(7) = %d, want EINVAL", errno)
 	}
