@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# wasm-bpf as a container image holding one static binary. The build stage
+# runs scripts/build-static.sh, the same script CI runs and checks, so the
+# image holds exactly what CI proved; this file only supplies its inputs.
+#
+#   docker build -t wasm-bpf .
+#   docker run --rm --privileged -v /sys/fs/bpf:/sys/fs/bpf \
+#     -v /sys/kernel/tracing:/sys/kernel/tracing -v /sys/kernel/debug:/sys/kernel/debug \
+#     -v "$PWD/examples/bootstrap/bootstrap.wasm:/bootstrap.wasm:ro" wasm-bpf /bootstrap.wasm
+
+FROM golang:1.26-bookworm AS build
+# The static archives build-static.sh links (libbpf, libelf, zlib, zstd) and
+# `file` for its check; with these present it does not run deps.sh.
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+	libbpf-dev libelf-dev zlib1g-dev libzstd-dev pkg-config file \
+	&& rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+# No kernel to load into while building: the script skips its guest run.
+ARG WASM_BPF_VERSION
+RUN WASM_BPF_VERSION=${WASM_BPF_VERSION} SKIP_GUEST_RUN=1 bash scripts/build-static.sh /out/wasm-bpf
+
+FROM scratch
+COPY --from=build /out/wasm-bpf /wasm-bpf
+ENTRYPOINT ["/wasm-bpf"]
