@@ -277,7 +277,21 @@ func (tc *Toolchain) GuestWasm(g Guest) (string, error) {
 
 // CLI builds the wasm-bpf command (go build of the repository root) once
 // and returns the binary's path.
+//
+// With $WASM_BPF_BIN set, CLI returns that binary instead of building one:
+// scripts/test.sh runs the example tests a second time with the static
+// release binary (scripts/build-static.sh) this way.
 func (tc *Toolchain) CLI() (string, error) {
+	if p := os.Getenv("WASM_BPF_BIN"); p != "" {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return "", err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return "", fmt.Errorf("$WASM_BPF_BIN: %w", err)
+		}
+		return abs, nil
+	}
 	dir, err := tc.once("cli", func(out string) error {
 		goBin, err := goTool()
 		if err != nil {
