@@ -14,7 +14,7 @@ import (
 func genCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "gen",
-		Usage: "generate C headers for a guest from a BPF object",
+		Usage: "generate C headers or Go types for a guest from a BPF object",
 		Subcommands: []*cli.Command{
 			{
 				Name:      "skeleton",
@@ -57,6 +57,28 @@ func genCommand() *cli.Command {
 					}
 					if err := gen.WriteHeader(c.App.Writer, obj, path, c.Args().Tail()); err != nil {
 						return fmt.Errorf("gen header: %w", err)
+					}
+					return nil
+				},
+			},
+			{
+				Name:      "go",
+				Usage:     "write Go types with the kernel's layout (default: map keys and values, and types global pointers point to), global variables and typed maps, for sdk/go/wasmbpf",
+				ArgsUsage: "FOO.bpf.o [TYPE...]",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "package", Aliases: []string{"p"}, Value: "main", Usage: "Go package name of the file"},
+				},
+				Action: func(c *cli.Context) error {
+					if c.NArg() < 1 {
+						return errors.New("gen go: give a BPF object file")
+					}
+					path := c.Args().First()
+					obj, err := loadObject(path)
+					if err != nil {
+						return err
+					}
+					if err := gen.WriteGo(c.App.Writer, obj, path, c.String("package"), c.Args().Tail()); err != nil {
+						return fmt.Errorf("gen go: %w", err)
 					}
 					return nil
 				},

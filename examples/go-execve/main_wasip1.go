@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+
+// go-execve prints each execve on the machine: PID, PPID, UID, caller,
+// path. The execve example in Go, on the kernel half of ../execve.
+package main
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/wasm-bpf/wasm-bpf/sdk/go/wasmbpf"
+)
+
+//go:embed execve.bpf.o
+var object []byte
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "go-execve:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	obj, err := wasmbpf.Load(object)
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	if err := obj.Attach("handle_execve", ""); err != nil {
+		return err
+	}
+	rd, err := obj.RingBuffer("events")
+	if err != nil {
+		return err
+	}
+	// One buffer for every line: the per-event path allocates nothing.
+	out := make([]byte, 0, 512)
+	print := func(rec []byte) error {
+		e := DecodeExecveEvent(rec)
+		out = fmt.Appendf(out[:0], "%-7d %-7d %-6d %-16s %s\n", e.Pid, e.Ppid, e.Uid,
+			wasmbpf.CString(e.Comm[:]), wasmbpf.CString(e.Filename[:]))
+		_, err := os.Stdout.Write(out)
+		return err
+	}
+	fmt.Printf("%-7s %-7s %-6s %-16s %s\n", "PID", "PPID", "UID", "COMM", "FILENAME")
+	for {
+		if _, err := rd.Poll(100*time.Millisecond, print); err != nil {
+			if errors.Is(err, syscall.EINTR) {
+				return nil
+			}
+			return err
+		}
+	}
+}
