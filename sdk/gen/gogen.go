@@ -37,12 +37,15 @@ func newGoEmitter() *goEmitter {
 }
 
 // GoName turns a C identifier into an exported Go one: execve_event gives
-// ExecveEvent, min_duration_ns gives MinDurationNs.
+// ExecveEvent, min_duration_ns gives MinDurationNs, ST_RUN gives StRun.
 func GoName(c string) string {
 	var b strings.Builder
 	for _, part := range strings.Split(c, "_") {
 		if part == "" {
 			continue
+		}
+		if strings.ToUpper(part) == part {
+			part = strings.ToLower(part) // ST_RUN gives StRun
 		}
 		r := []rune(part)
 		r[0] = unicode.ToUpper(r[0])
