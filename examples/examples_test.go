@@ -55,7 +55,8 @@ func examplesDir(t *testing.T) string {
 		start := time.Now()
 		root := tc.RepoRoot()
 		dst := filepath.Join(tc.Dir(), "examples-build")
-		for _, d := range []string{"examples", "sdk/c"} {
+		// The Go examples build in the module: sdk/go and go.mod come too.
+		for _, d := range []string{"examples", "sdk/c", "sdk/go"} {
 			if err := os.MkdirAll(filepath.Join(dst, d), 0o755); err != nil {
 				buildErr = err
 				return
@@ -65,13 +66,19 @@ func examplesDir(t *testing.T) string {
 				return
 			}
 		}
+		for _, f := range []string{"go.mod", "go.sum"} {
+			if out, err := exec.Command("cp", filepath.Join(root, f), dst).CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("copy %s: %v\n%s", f, err, out)
+				return
+			}
+		}
 		ex := filepath.Join(dst, "examples")
 		// Whatever a developer built in the tree must not be reused.
 		if out, err := exec.Command("make", "-s", "-C", ex, "clean", "WASM_BPF="+cli).CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("make clean: %v\n%s", err, out)
 			return
 		}
-		out, err := exec.Command("make", "-j4", "-C", ex, "WASM_BPF="+cli).CombinedOutput()
+		out, err := exec.Command("make", "-j4", "-C", ex, "WASM_BPF="+cli, "GO="+goTool()).CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("make -C examples: %v\n%s", err, out)
 			return

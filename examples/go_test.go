@@ -1,0 +1,151 @@
+package examples_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// goTool is the go command the Go examples are built with: the one on
+// PATH, else the one of the toolchain running the test.
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
+}
+
+func TestGoExecve(t *testing.T) {
+	dir := t.TempDir()
+	exe := filepath.Join(dir, fmt.Sprintf("go-execve-probe-%d", time.Now().UnixNano()))
+	if err := os.Symlink("/bin/true", exe); err != nil {
+		t.Fatal(err)
+	}
+	g := start(t, nil, "go-execve")
+	if !strings.HasPrefix(g.seen[0], "PID") {
+		t.Fatalf("first line %q is not the header", g.seen[0])
+	}
+	pid := spawn(t, exe)
+	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^%d\s+%d\s+0\s+\S+\s+%s$`, pid, os.Getpid(), regexp.QuoteMeta(exe))), lineTimeout)
+}
+
+// TestGoExecveBurst execs a burst of processes and checks that every one
+// was reported: the batched poll loses nothing when records pile up.
+func TestGoExecveBurst(t *testing.T) {
+	const n = 300
+	dir := t.TempDir()
+	exe := filepath.Join(dir, fmt.Sprintf("go-burst-%d", time.Now().UnixNano()))
+	if err := os.Symlink("/bin/true", exe); err != nil {
+		t.Fatal(err)
+	}
+	g := start(t, nil, "go-execve")
+	start := time.Now()
+	runCmd(t, "bash", "-c", fmt.Sprintf(`for i in $(seq %d); do %s; done`, n, exe))
+	re := regexp.MustCompile(`\s` + regexp.QuoteMeta(exe) + `$`)
+	for got := 0; got < n; {
+		g.waitFor(re, lineTimeout)
+		got++
+	}
+	t.Logf("%d execs reported in %v", n, time.Since(start).Round(time.Millisecond))
+}
+
+func TestGoBootstrap(t *testing.T) {
+	g := start(t, nil, "go-bootstrap")
+	pid := spawn(t, "sleep", "0.3")
+	g.waitFor(regexp.MustCompile(fmt.Sprintf(`EXEC\s+sleep\s+%d\s+%d\s+\S*/sleep$`, pid, os.Getpid())), lineTimeout)
+	m := g.waitFor(regexp.MustCompile(fmt.Sprintf(`EXIT\s+sleep\s+%d\s+%d\s+\[0\] \((\d+)ms\)$`, pid, os.Getpid())), lineTimeout)
+	if ms, _ := strconv.Atoi(m[1]); ms < 280 || ms > 3000 {
+		t.Errorf("sleep 0.3 lived %d ms by go-bootstrap's count", ms)
+	}
+	g.stop()
+
+	// -d 200 reaches the BPF side through .rodata: only exits of
+	// processes that lived 200 ms or more, and no execs.
+	g = start(t, nil, "go-bootstrap", "-d", "200")
+	short := spawn(t, "sleep", "0.01")
+	long := spawn(t, "sleep", "0.4")
+	m = g.waitFor(regexp.MustCompile(fmt.Sprintf(`EXIT\s+sleep\s+%d\s+.*\((\d+)ms\)$`, long)), lineTimeout)
+	if ms, _ := strconv.Atoi(m[1]); ms < 380 {
+		t.Errorf("sleep 0.4 lived %d ms by go-bootstrap's count", ms)
+	}
+	for _, l := range g.seen {
+		if strings.Contains(l, " EXEC ") || regexp.MustCompile(fmt.Sprintf(`\s%d\s`, short)).MatchString(l) {
+			t.Errorf("-d 200 let through %q", l)
+		}
+		if m := regexp.MustCompile(`\((\d+)ms\)$`).FindStringSubmatch(l); m != nil {
+			if ms, _ := strconv.Atoi(m[1]); ms < 200 {
+				t.Errorf("-d 200 let through %q", l)
+			}
+		}
+	}
+}
+
+func TestGoRunqlat(t *testing.T) {
+	g := startNoWait(t, nil, "go-runqlat", "1", "1")
+	if code := g.wait(20 * time.Second); code != 0 {
+		t.Fatalf("go-runqlat exited %d; stderr:\n%s", code, g.errText())
+	}
+	out := strings.Join(g.seen, "\n")
+	if !regexp.MustCompile(`(?m)^\s+usecs\s+: count\s+distribution$`).MatchString(out) {
+		t.Fatalf("no histogram header in:\n%s", out)
+	}
+	total := 0
+	for _, m := range regexp.MustCompile(`(?m)^\s*(\d+) -> (\d+)\s+: (\d+)\s+\|\**\|$`).FindAllStringSubmatch(out, -1) {
+		n, _ := strconv.Atoi(m[3])
+		total += n
+	}
+	if total == 0 {
+		t.Fatalf("histogram has no counts:\n%s", out)
+	}
+	m := regexp.MustCompile(`total samples: (\d+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no total (read back from .bss) in:\n%s", out)
+	}
+	if n, _ := strconv.Atoi(m[1]); n < total {
+		t.Errorf(".bss total_samples = %d, less than the histogram's %d", n, total)
+	}
+}
+
+func TestGoLSM(t *testing.T) {
+	name := fmt.Sprintf("go-lsm-probe-%d", os.Getpid())
+	g := startNoWait(t, nil, "go-lsm", name, "2")
+	first, ok := <-g.lines
+	if ok {
+		// BPF LSM works on this kernel: the program must deny.
+		g.seen = append(g.seen, first)
+		if !strings.HasPrefix(first, "Denying rmdir") {
+			t.Fatalf("unexpected first line %q", first)
+		}
+		d := filepath.Join(t.TempDir(), name)
+		os.Mkdir(d, 0o755)
+		if err := os.Remove(d); err == nil {
+			t.Errorf("rmdir %s succeeded under go-lsm", d)
+		}
+		g.wait(lineTimeout)
+		if !strings.Contains(strings.Join(g.seen, "\n"), "denied 1 rmdir(s)") {
+			t.Errorf("want denied 1, got:\n%s", strings.Join(g.seen, "\n"))
+		}
+		return
+	}
+	code := g.wait(lineTimeout)
+	stderr := strings.TrimSpace(g.errText())
+	if code == 0 {
+		t.Errorf("go-lsm exited 0 without running; stderr:\n%s", stderr)
+	}
+	if lines := strings.Split(stderr, "\n"); len(lines) != 1 {
+		t.Errorf("want one line on stderr, got %d:\n%s", len(lines), stderr)
+	}
+	for _, want := range []string{"go-lsm: the kernel refused", "BPF LSM", "not be enabled", "lockdown"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("refusal line lacks %q: %s", want, stderr)
+		}
+	}
+	t.Logf("kernel refused BPF LSM here; the user saw: %s", stderr)
+}
