@@ -22,7 +22,7 @@ need_deps=
 for a in libbpf libelf libz libzstd; do
 	[ -e "/usr/lib/$(gcc -print-multiarch 2>/dev/null)/$a.a" ] || need_deps=1
 done
-for tool in gcc pkg-config file git; do
+for tool in gcc pkg-config file; do
 	command -v "$tool" >/dev/null || need_deps=1
 done
 if [ -n "$need_deps" ]; then

@@ -8,6 +8,7 @@ packages=(
 	libbpf-dev libelf-dev zlib1g-dev libzstd-dev pkg-config gcc make
 	clang lld llvm wasi-libc libclang-rt-14-dev-wasm32
 	bpftool iproute2 xxd
+	file # scripts/build-static.sh checks its result with it
 )
 
 missing=()
