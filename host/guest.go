@@ -6,6 +6,7 @@ import (
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
+	"github.com/wasm-bpf/wasm-bpf/host/internal/mapop"
 	"github.com/wasm-bpf/wasm-bpf/internal/guestmem"
 	"github.com/wasm-bpf/wasm-bpf/libbpf"
 )
@@ -28,7 +29,10 @@ type guest struct {
 
 	objects    map[uint64]*object
 	lastHandle uint64
-	maps       map[int32]*mapRef // map fd -> its object; fds of other guests are absent
+	// maptab holds the map fds of the guest's open objects, for
+	// wasm_bpf_map_operate, which is served in C (host/internal/mapop);
+	// fds of other guests are absent.
+	maptab *mapop.Table
 
 	// fatal is what ended the guest inside a host call that called back into
 	// it (a trap or proc_exit in a poll callback); the host call returns a
@@ -63,15 +67,18 @@ type buffer interface {
 }
 
 func newGuest(store *wasmtime.Store, ctl *control, cfg Config) *guest {
-	return &guest{
+	g := &guest{
 		log:     cfg.Logger,
 		cfg:     cfg,
 		name:    objectName(cfg.Args),
 		store:   store,
 		ctl:     ctl,
 		objects: map[uint64]*object{},
-		maps:    map[int32]*mapRef{},
 	}
+	g.maptab = mapop.New(func(fd, cmd int32, errno syscall.Errno, why string) {
+		g.log.Debug("wasm_bpf_map_operate: "+why, "fd", fd, "cmd", cmd, "errno", errno.Error())
+	})
+	return g
 }
 
 // memory is the guest's linear memory now; it may move when the guest
@@ -102,7 +109,7 @@ func (g *guest) refuse(fn string, errno syscall.Errno, why string, args ...any) 
 func (g *guest) close(o *object) {
 	delete(g.objects, o.handle)
 	for fd := range o.maps {
-		delete(g.maps, fd)
+		g.maptab.Remove(fd)
 	}
 	if o.polls > 0 {
 		o.closing = true

@@ -48,6 +48,7 @@ func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instanc
 	linker, streams, err := rt.prepare(g, module)
 	if err != nil {
 		store.Close()
+		g.maptab.Free()
 		module.Close()
 		ctl.close()
 		return nil, err
@@ -57,6 +58,7 @@ func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instanc
 	if rt.closed {
 		rt.mu.Unlock()
 		store.Close()
+		g.maptab.Free()
 		streams.Wait()
 		linker.Close()
 		module.Close()
@@ -80,6 +82,7 @@ func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instanc
 		stop()
 		g.closeAll() // nothing the guest loaded outlives it
 		store.Close()
+		g.maptab.Free() // after the store, which holds its function
 		streams.Wait()
 		linker.Close()
 		module.Close()

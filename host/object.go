@@ -37,7 +37,11 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 	g.lastHandle = handle
 	g.objects[handle] = o
 	for fd, m := range o.maps {
-		g.maps[fd] = m
+		if err := g.maptab.Set(fd, m.keySize, m.valueSize); err != nil {
+			g.close(o)
+			g.refuse(fn, syscall.ENOMEM, "map table", "err", err)
+			return retI64(0)
+		}
 	}
 	g.log.Debug(fn, "handle", handle, "object", o.obj.Name(), "maps", len(o.maps))
 	return retI64(handle)

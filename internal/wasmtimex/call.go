@@ -1,35 +1,10 @@
 package wasmtimex
 
 /*
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
+#cgo CFLAGS: -I${SRCDIR}/include
 #include <stdlib.h>
 #include <string.h>
-
-// As wasmtime v39's headers declare them (see epoch.go for why here).
-typedef struct wasmtime_context wasmtime_context_t;
-typedef struct wasmtime_error wasmtime_error_t;
-typedef struct wasm_trap_t wasm_trap_t;
-typedef struct wasmtime_func { uint64_t store_id; void *private_; } wasmtime_func_t;
-typedef union wasmtime_val_raw {
-	int32_t i32;
-	int64_t i64;
-	uint8_t v128[16];
-	void *funcref;
-} wasmtime_val_raw_t;
-typedef struct wasm_byte_vec_t { size_t size; char *data; } wasm_byte_vec_t;
-
-extern wasmtime_error_t *wasmtime_func_call_unchecked(wasmtime_context_t *ctx, const wasmtime_func_t *func,
-	wasmtime_val_raw_t *args_and_results, size_t len, wasm_trap_t **trap);
-extern void wasm_trap_message(const wasm_trap_t *trap, wasm_byte_vec_t *out);
-extern void wasm_trap_delete(wasm_trap_t *trap);
-extern void wasm_byte_vec_delete(wasm_byte_vec_t *vec);
-extern void wasmtime_error_message(const wasmtime_error_t *err, wasm_byte_vec_t *out);
-extern bool wasmtime_error_exit_status(const wasmtime_error_t *err, int *status);
-extern void wasmtime_error_delete(wasmtime_error_t *err);
-
-_Static_assert(sizeof(wasmtime_val_raw_t) == 16, "wasmtime_val_raw_t is 16 bytes in wasmtime v39");
+#include <wasmtime.h>
 
 struct wbx_result {
 	int32_t ret;
@@ -38,7 +13,7 @@ struct wbx_result {
 	char *message;  // malloc'ed, when failed
 };
 
-static char *wbx_take(wasm_byte_vec_t *v)
+static char *wbx_take(wasm_message_t *v)
 {
 	char *s = malloc(v->size + 1);
 	if (s) {
@@ -57,7 +32,7 @@ static struct wbx_result wbx_call_i32x3(wasmtime_context_t *ctx, wasmtime_func_t
 	struct wbx_result r = { 0, 0, 0, NULL }, *res = &r;
 	wasmtime_val_raw_t vals[3];
 	wasm_trap_t *trap = NULL;
-	wasm_byte_vec_t msg = { 0, NULL };
+	wasm_message_t msg = { 0, NULL };
 
 	memset(vals, 0, sizeof(vals));
 	vals[0].i32 = a;
@@ -90,6 +65,10 @@ import (
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 )
+
+// wasmtime-go's Func must be exactly a wasmtime_func_t: this fails to
+// compile otherwise.
+var _ = [1]struct{}{}[unsafe.Sizeof(wasmtime.Func{})-C.sizeof_wasmtime_func_t]
 
 // Trap is a trap, or another error that ended a guest call early.
 type Trap struct{ Message string }

@@ -1,23 +1,10 @@
 package wasmtimex
 
 /*
+#cgo CFLAGS: -I${SRCDIR}/include
 #include <stdint.h>
 #include <stdlib.h>
-
-// Declared here, as wasmtime v39's <wasmtime/store.h> and <wasmtime/error.h>
-// declare them: the headers live in wasmtime-go's module directory, out of
-// reach of this package's cgo flags.
-typedef struct wasmtime_store wasmtime_store_t;
-typedef struct wasmtime_context wasmtime_context_t;
-typedef struct wasmtime_error wasmtime_error_t;
-typedef uint8_t wasmtime_update_deadline_kind_t;
-
-extern wasmtime_context_t *wasmtime_store_context(wasmtime_store_t *store);
-extern wasmtime_error_t *wasmtime_error_new(const char *msg);
-extern void wasmtime_store_epoch_deadline_callback(
-	wasmtime_store_t *store,
-	wasmtime_error_t *(*func)(wasmtime_context_t *, void *, uint64_t *, wasmtime_update_deadline_kind_t *),
-	void *data, void (*finalizer)(void *));
+#include <wasmtime.h>
 
 extern char *wbxEpochDeadline(uintptr_t handle, uint64_t *delta);
 extern void wbxEpochFinalize(uintptr_t handle);

@@ -447,7 +447,38 @@ struct bpf_buffer {
 	bpf_buffer_sample_fn fn;
 	void *ctx;
 	char *buf;
+	/* With WASM_BPF_EXT: buf[off:len] holds records of the last batch that
+	 * a callback's negative result left undelivered. */
+	int off, len;
 };
+
+#ifdef WASM_BPF_EXT
+/* The batched poll of this runtime (docs/abi-ext.md): many records per
+ * host call and no call back into the guest. A guest built with
+ * -DWASM_BPF_EXT runs only on runtimes that provide wasm_bpf_ext. */
+int wasm_bpf_buffer_poll_batch(uint64_t handle, int fd, void *buf, int buf_size, int timeout_ms)
+	__attribute__((import_module("wasm_bpf_ext"), import_name("wasm_bpf_buffer_poll_batch")));
+
+/* Hands the records in b->buf[b->off:b->len] to the callback, in order,
+ * until one returns < 0 (what is left is kept for the next poll). */
+static inline int libbpf_wasm_deliver(struct bpf_buffer *b)
+{
+	int count = 0;
+
+	while (b->off < b->len) {
+		uint32_t size;
+
+		memcpy(&size, b->buf + b->off, 4);
+		char *data = b->buf + b->off + 4;
+		b->off += 4 + (int)((size + 3) & ~3u);
+		int rc = b->fn(b->ctx, data, size);
+		if (rc < 0)
+			return rc;
+		count++;
+	}
+	return count;
+}
+#endif
 
 /* A buffer over a BPF_MAP_TYPE_RINGBUF or BPF_MAP_TYPE_PERF_EVENT_ARRAY
  * map of a loaded object; several may be polled in turn. NULL and errno
@@ -483,10 +514,22 @@ LIBBPF_WASM_API int bpf_buffer__poll(struct bpf_buffer *b, int timeout_ms)
 {
 	if (!b)
 		return libbpf_wasm_err(-22);
+#ifdef WASM_BPF_EXT
+	if (b->off >= b->len) {
+		int n = wasm_bpf_buffer_poll_batch(b->map->obj->handle, b->map->fd, b->buf,
+						   BPF_BUFFER_MAX_RECORD_SIZE, timeout_ms);
+		if (n < 0)
+			return libbpf_wasm_err(n);
+		b->off = 0;
+		b->len = n;
+	}
+	return libbpf_wasm_deliver(b);
+#else
 	return libbpf_wasm_err(wasm_bpf_buffer_poll(b->map->obj->handle, b->map->fd,
 						    (int32_t)(intptr_t)b->fn,
 						    (uint32_t)(uintptr_t)b->ctx, b->buf,
 						    BPF_BUFFER_MAX_RECORD_SIZE, timeout_ms));
+#endif
 }
 
 LIBBPF_WASM_API void bpf_buffer__free(struct bpf_buffer *b)
