@@ -35,6 +35,27 @@ const helloWat = `(module
     (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
     (call $exit (i32.const 7))))`
 
+// argsEnvWat writes its argv strings, then its environment strings, to
+// stdout, each as WASI gives them (NUL-terminated).
+const argsEnvWat = `(module
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $asz (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_get" (func $aget (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func $esz (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get" (func $eget (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func $dump (param $buf i32) (param $len i32)
+    (i32.store (i32.const 0) (local.get $buf))
+    (i32.store (i32.const 4) (local.get $len))
+    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+  (func (export "_start")
+    (drop (call $asz (i32.const 16) (i32.const 20)))
+    (drop (call $aget (i32.const 1024) (i32.const 4096)))
+    (call $dump (i32.const 4096) (i32.load (i32.const 20)))
+    (drop (call $esz (i32.const 16) (i32.const 20)))
+    (drop (call $eget (i32.const 1024) (i32.const 8192)))
+    (call $dump (i32.const 8192) (i32.load (i32.const 20)))))`
+
 // growWat grows its memory by 64 MiB and exits 42 if that failed.
 const growWat = `(module
   (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
@@ -83,6 +104,8 @@ func TestCLI(t *testing.T) {
 			134, "", "unreachable"},
 		{"start returns", []string{writeWat(t, dir, "ok.wasm", `(module (memory (export "memory") 1) (func (export "_start")))`)}, 0, "", ""},
 		{"version", []string{"--version"}, 0, "libbpf 1.", ""},
+		{"argv, no environment", []string{writeWat(t, dir, "argsenv.wasm", argsEnvWat), "a b", "-v"}, 0, dir + "/argsenv.wasm\x00a b\x00-v\x00", ""},
+		{"environment", []string{"--env", "K=V", "--env", "EMPTY=", dir + "/argsenv.wasm"}, 0, "argsenv.wasm\x00K=V\x00EMPTY=\x00", ""},
 		{"memory limit", []string{"--max-memory", "1MiB", writeWat(t, dir, "grow.wasm", growWat)}, 42, "", ""},
 		{"no memory limit", []string{dir + "/grow.wasm"}, 0, "", ""},
 		{"initial memory over limit", []string{"--max-memory", "64KiB", writeWat(t, dir, "big.wasm", `(module (memory (export "memory") 2) (func (export "_start")))`)},
@@ -165,5 +188,24 @@ func TestCLICompileCache(t *testing.T) {
 	}
 	if e := entries(); len(e) != 0 {
 		t.Fatalf("--no-cache wrote %v", e)
+	}
+}
+
+// The guest gets exactly its argv and no environment unless --env says so.
+func TestCLIArgsAndEnvExact(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	t.Setenv("SECRET_OF_THE_HOST", "x")
+	mod := writeWat(t, t.TempDir(), "argsenv.wasm", argsEnvWat)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{mod, "one"}, mod + "\x00one\x00"},
+		{[]string{"--env", "A=1", mod}, mod + "\x00A=1\x00"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(append([]string{"wasm-bpf"}, tt.args...), nil, &stdout, &stderr); code != 0 || stdout.String() != tt.want {
+			t.Errorf("%q: exit %d, stdout %q, want %q (stderr %s)", tt.args, code, stdout.String(), tt.want, stderr.String())
+		}
 	}
 }
