@@ -1,6 +1,7 @@
 package examples_test
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -32,6 +33,47 @@ func TestGoExecve(t *testing.T) {
 	if !strings.HasPrefix(g.seen[0], "PID") {
 		t.Fatalf("first line %q is not the header", g.seen[0])
 	}
+	pid := spawn(t, exe)
+	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^%d\s+%d\s+0\s+\S+\s+%s$`, pid, os.Getpid(), regexp.QuoteMeta(exe))), lineTimeout)
+}
+
+// TestGoExecveCallbackWrapper builds go-execve on the SDK's other poll,
+// the callback-wrapper import with an exported go-callback per record.
+func TestGoExecveCallbackWrapper(t *testing.T) {
+	dir := filepath.Join(examplesDir(t), "go-execve")
+	wasm := filepath.Join(t.TempDir(), "go-execve-cb.wasm")
+	cmd := exec.Command(goTool(), "build", "-tags", "wasmbpf_callback", "-trimpath", "-o", wasm, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags wasmbpf_callback: %v\n%s", err, out)
+	}
+	if out, _ := exec.Command("grep", "-c", "wasm_bpf_ext", wasm).Output(); strings.TrimSpace(string(out)) != "0" {
+		t.Errorf("the callback-wrapper build still imports wasm_bpf_ext")
+	}
+	exe := filepath.Join(t.TempDir(), fmt.Sprintf("go-execve-cb-probe-%d", time.Now().UnixNano()))
+	if err := os.Symlink("/bin/true", exe); err != nil {
+		t.Fatal(err)
+	}
+	g := &guest{t: t, lines: make(chan string, 1024), done: make(chan struct{})}
+	g.cmd = exec.Command(tc.CLIT(t), wasm)
+	g.cmd.Stderr = g
+	stdout, err := g.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			g.lines <- sc.Text()
+		}
+		close(g.lines)
+	}()
+	t.Cleanup(g.stop)
+	g.next(lineTimeout)
 	pid := spawn(t, exe)
 	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^%d\s+%d\s+0\s+\S+\s+%s$`, pid, os.Getpid(), regexp.QuoteMeta(exe))), lineTimeout)
 }
