@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wasm-bpf/wasm-bpf/internal/guestmem"
+	"github.com/wasm-bpf/wasm-bpf/wasi/internal/clock"
 )
 
 // wasmtime's WASI blocks in host code that epoch interruption cannot
@@ -28,7 +29,6 @@ const (
 	errnoBadf    = 8
 	errnoFault   = 21
 	errnoInval   = 28
-	errnoNotsup  = 58
 )
 
 // ErrInterrupted is the trap of a blocking WASI call that the host
@@ -40,9 +40,8 @@ const moduleWASI = "wasi_snapshot_preview1"
 // Define replaces wasmtime's poll_oneoff, fd_read and clock_time_get in
 // linker (which must already hold wasmtime's WASI) with versions whose
 // waits end when interrupt is closed.
-func (s *Streams) Define(linker *wasmtime.Linker, interrupt <-chan struct{}) error {
+func (s *Streams) Define(linker *wasmtime.Linker, store *wasmtime.Store, interrupt <-chan struct{}) error {
 	i32 := wasmtime.NewValType(wasmtime.KindI32)
-	i64 := wasmtime.NewValType(wasmtime.KindI64)
 	b := &blocking{streams: s, interrupt: interrupt, mono0: monotonic(), t0: time.Now()}
 	defs := []struct {
 		name   string
@@ -51,7 +50,6 @@ func (s *Streams) Define(linker *wasmtime.Linker, interrupt <-chan struct{}) err
 	}{
 		{"poll_oneoff", []*wasmtime.ValType{i32, i32, i32, i32}, b.pollOneoff},
 		{"fd_read", []*wasmtime.ValType{i32, i32, i32, i32}, b.fdRead},
-		{"clock_time_get", []*wasmtime.ValType{i32, i64, i32}, b.clockTimeGet},
 	}
 	linker.AllowShadowing(true)
 	defer linker.AllowShadowing(false)
@@ -60,6 +58,10 @@ func (s *Streams) Define(linker *wasmtime.Linker, interrupt <-chan struct{}) err
 		if err := linker.FuncNew(moduleWASI, d.name, ty, d.fn); err != nil {
 			return fmt.Errorf("define %s: %w", d.name, err)
 		}
+	}
+	// Served in C, without Go on the path: guests read the clock per event.
+	if err := linker.Define(store, moduleWASI, "clock_time_get", clock.Func(store)); err != nil {
+		return fmt.Errorf("define clock_time_get: %w", err)
 	}
 	return nil
 }
@@ -101,28 +103,6 @@ const (
 	clockRealtime  = 0
 	clockMonotonic = 1
 )
-
-// clockTimeGet is clock_time_get(id, precision, time).
-func (b *blocking) clockTimeGet(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
-	id, out := args[0].I32(), uint32(args[2].I32())
-	var now uint64
-	switch id {
-	case clockRealtime:
-		now = uint64(time.Now().UnixNano())
-	case clockMonotonic:
-		now = b.monotonic()
-	case 2, 3: // process and thread CPU time, which wasmtime does not offer either
-		return ret(errnoNotsup)
-	default:
-		return ret(errnoInval)
-	}
-	dst, ok := memory(c).Slice(out, 8)
-	if !ok {
-		return ret(errnoFault)
-	}
-	binary.LittleEndian.PutUint64(dst, now)
-	return ret(errnoSuccess)
-}
 
 // Sizes of preview1's subscription and event records, and their tags.
 const (

@@ -28,6 +28,8 @@ const blockWat = `(module
     (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 96)))
   (func (export "now") (param $id i32) (result i32)
     (call $clock (local.get $id) (i64.const 0) (i32.const 300)))
+  (func (export "now_at") (param $id i32) (param $at i32) (result i32)
+    (call $clock (local.get $id) (i64.const 0) (local.get $at)))
   ;; Waits for stdin (subscription 0) or an absolute monotonic deadline
   ;; (subscription 1); the events land at 400.
   (func (export "stdin_or_until") (param $deadline i64) (result i32)
@@ -66,7 +68,7 @@ func newBlockGuest(t *testing.T, stdin io.Reader) *blockGuest {
 		t.Fatal(err)
 	}
 	g := &blockGuest{store: store, interrupt: make(chan struct{})}
-	if err := streams.Define(linker, g.interrupt); err != nil {
+	if err := streams.Define(linker, store, g.interrupt); err != nil {
 		t.Fatal(err)
 	}
 	wasm, err := wasmtime.Wat2Wasm(blockWat)
@@ -169,8 +171,22 @@ func TestClockAndPollOnStdin(t *testing.T) {
 	if after := monotonic(); mono < before || mono > after {
 		t.Fatalf("monotonic %d not within the host's [%d, %d]", mono, before, after)
 	}
-	if errno, _ := g.call("now", int32(7)); errno != errnoInval {
-		t.Fatalf("clock_time_get(7) = %d, want EINVAL", errno)
+	for _, tt := range []struct {
+		id, at int32
+		want   int32
+	}{
+		{7, 300, errnoInval},
+		{2, 300, 58}, // ENOTSUP: no CPU-time clocks, as in wasmtime
+		{1, 65536 - 7, errnoFault},
+		{0, -1, errnoFault},
+		{0, 65536 - 8, 0},
+	} {
+		if errno, _ := g.call("now_at", tt.id, tt.at); errno != tt.want {
+			t.Errorf("clock_time_get(%d) into %d = %d, want %d", tt.id, tt.at, errno, tt.want)
+		}
+	}
+	if wall := int64(binary.LittleEndian.Uint64(mem()[65536-8:])); time.Since(time.Unix(0, wall)).Abs() > time.Minute {
+		t.Errorf("realtime clock says %v", time.Unix(0, wall))
 	}
 
 	// Nothing on stdin: the absolute monotonic deadline fires.
