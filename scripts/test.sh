@@ -19,5 +19,5 @@ go test -count=1 -timeout 15m ./...
 go test -race -count=1 -timeout 5m ./host/...
 # The release binary: static and self-checked, then the example tests and the parity guests (docs/parity.md) with it.
 bash scripts/build-static.sh
-WASM_BPF_BIN=$PWD/dist/wasm-bpf go test -count=1 -timeout 5m ./examples/
+WASM_BPF_BIN=$PWD/dist/wasm-bpf go test -count=1 -timeout 5m -skip TestEmbed ./examples/ # TestEmbed runs no CLI
 WASM_BPF_BIN=$PWD/dist/wasm-bpf bash scripts/parity.sh
