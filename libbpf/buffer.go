@@ -146,32 +146,24 @@ func (p *poller) poll(w *Waker, timeoutMs int, fn SampleFunc, consume func() C.i
 // the batch format: u32 size, the bytes, zero padding to a multiple of 4.
 // A record that does not fit is held for the next call; one that can never
 // fit is cut. dst may be memory Go does not manage; it needs 8 bytes at
-// least. It returns the number of bytes written.
-func (p *poller) pollBatch(w *Waker, timeoutMs int, dst []byte, consume func() C.int) (int, error) {
+// least. It returns the number of bytes written. The whole poll is one
+// call into C: per batch, not per record, is the cost that matters here.
+func (p *poller) pollBatch(w *Waker, timeoutMs int, dst []byte, rb *C.struct_ring_buffer, pb *C.struct_perf_buffer) (int, error) {
 	if p.busy {
 		return 0, fmt.Errorf("poll: already polling this buffer: %w", syscall.EBUSY)
 	}
 	if len(dst) < 8 || len(dst) > 1<<31 {
 		return 0, fmt.Errorf("poll: batch buffer of %d bytes: %w", len(dst), syscall.EINVAL)
 	}
-	if p.c.has_pend == 0 {
-		switch rc := C.wb_wait(p.epfd, w.wakeFD(), C.int(timeoutMs)); {
-		case rc < 0:
-			return 0, fmt.Errorf("poll: %w", syscall.Errno(-rc))
-		case rc == 2:
-			return 0, ErrWoken
-		case rc == 0:
-			return 0, nil
-		}
+	// dst is written by C during this call only.
+	rc := C.wb_poll_batch(p.c, rb, pb, p.epfd, w.wakeFD(), C.int(timeoutMs), (*C.char)(unsafe.Pointer(&dst[0])), C.uint32_t(len(dst)))
+	switch {
+	case rc == C.WB_WOKEN:
+		return 0, ErrWoken
+	case rc < 0:
+		return 0, fmt.Errorf("poll: %w", syscall.Errno(-rc))
 	}
-	// dst is copied into by C during this call only.
-	C.wb_batch_begin(p.c, (*C.char)(unsafe.Pointer(&dst[0])), C.uint32_t(len(dst)))
-	rc := consume()
-	n := int(C.wb_batch_end(p.c))
-	if rc < 0 && p.c.has_pend == 0 {
-		return n, fmt.Errorf("consume: %w", syscall.Errno(-rc))
-	}
-	return n, nil
+	return int(rc), nil
 }
 
 // RingBuffer consumes a BPF_MAP_TYPE_RINGBUF map (libbpf's ring_buffer).
@@ -202,7 +194,7 @@ func (r *RingBuffer) Poll(w *Waker, timeoutMs int, fn SampleFunc) (int, error) {
 // PollBatch waits like Poll, then copies ready records into dst without
 // a callback per record (see the batch format above).
 func (r *RingBuffer) PollBatch(w *Waker, timeoutMs int, dst []byte) (int, error) {
-	return r.pollBatch(w, timeoutMs, dst, r.consume)
+	return r.pollBatch(w, timeoutMs, dst, r.rb, nil)
 }
 
 func (r *RingBuffer) consume() C.int { return C.ring_buffer__consume(r.rb) }
@@ -246,7 +238,7 @@ func (p *PerfBuffer) Poll(w *Waker, timeoutMs int, fn SampleFunc) (int, error) {
 
 // PollBatch is [RingBuffer.PollBatch] for perf buffers.
 func (p *PerfBuffer) PollBatch(w *Waker, timeoutMs int, dst []byte) (int, error) {
-	return p.pollBatch(w, timeoutMs, dst, p.consume)
+	return p.pollBatch(w, timeoutMs, dst, nil, p.pb)
 }
 
 func (p *PerfBuffer) consume() C.int { return C.perf_buffer__consume(p.pb) }

@@ -178,3 +178,28 @@ int wb_wait(int epoll_fd, int wake_fd, int timeout_ms)
 		return 2;
 	return n > 0 ? 1 : 0;
 }
+
+// wb_poll_batch is a whole batched poll in one call from Go: wait (unless a
+// record is held over), then copy ready records into dst. Returns bytes
+// written, or WB_WOKEN, or -errno.
+int64_t wb_poll_batch(struct wb_consumer *c, struct ring_buffer *rb, struct perf_buffer *pb, int epfd,
+		      int wake_fd, int timeout_ms, char *dst, uint32_t cap)
+{
+	int rc;
+
+	if (!c->has_pend) {
+		rc = wb_wait(epfd, wake_fd, timeout_ms);
+		if (rc < 0)
+			return rc;
+		if (rc == 2)
+			return WB_WOKEN;
+		if (rc == 0)
+			return 0;
+	}
+	wb_batch_begin(c, dst, cap);
+	rc = rb ? ring_buffer__consume(rb) : perf_buffer__consume(pb);
+	uint32_t n = wb_batch_end(c);
+	if (rc < 0 && !c->has_pend)
+		return rc;
+	return n;
+}

@@ -30,4 +30,8 @@ void wb_batch_begin(struct wb_consumer *c, char *dst, uint32_t cap);
 uint32_t wb_batch_end(struct wb_consumer *c);
 void wb_consumer_free(struct wb_consumer *c);
 
+#define WB_WOKEN (-(1LL << 40))
+int64_t wb_poll_batch(struct wb_consumer *c, struct ring_buffer *rb, struct perf_buffer *pb, int epfd,
+		      int wake_fd, int timeout_ms, char *dst, uint32_t cap);
+
 #endif
