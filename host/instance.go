@@ -118,7 +118,7 @@ func (rt *Runtime) prepare(g *guest, module *wasmtime.Module) (*wasmtime.Linker,
 	if err := linker.DefineWasi(); err != nil {
 		return fail(fmt.Errorf("wasi: %w", err))
 	}
-	if err := streams.Define(linker, g.ctl.done); err != nil {
+	if err := streams.Define(linker, store, g.ctl.done); err != nil {
 		return fail(fmt.Errorf("wasi: %w", err))
 	}
 	if err := g.define(linker); err != nil {
