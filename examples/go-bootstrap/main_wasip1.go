@@ -42,10 +42,9 @@ func run(minDurationNs uint64) error {
 		return err
 	}
 	defer obj.Close()
-	for _, prog := range []string{"handle_exec", "handle_exit"} {
-		if err := obj.Attach(prog, ""); err != nil {
-			return err
-		}
+	// handle_exec and handle_exit, as their sections say (gen go).
+	if err := AttachPrograms(obj); err != nil {
+		return err
 	}
 	rd, err := obj.RingBuffer("rb")
 	if err != nil {

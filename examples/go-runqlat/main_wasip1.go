@@ -54,10 +54,8 @@ func run(interval time.Duration, count int) error {
 		return err
 	}
 	defer obj.Close()
-	for _, prog := range []string{"handle_sched_wakeup", "handle_sched_wakeup_new", "handle_sched_switch"} {
-		if err := obj.Attach(prog, ""); err != nil {
-			return err
-		}
+	if err := AttachPrograms(obj); err != nil { // the three tp_btf hooks
+		return err
 	}
 	// Written by wasm-bpf gen go: typed views of the hists and .bss maps.
 	hists, err := OpenHists(obj)

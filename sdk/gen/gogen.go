@@ -354,8 +354,9 @@ func (e *goEmitter) offsetChecks(name string, members []btf.Member, _ string) {
 // none is named, for map keys and values and the types global pointers
 // point to, each with SizeofT and DecodeT; a struct per global section
 // (Rodata, Data, Bss); a wasmbpf.Var per .rodata and .data variable, to
-// set its value before load; and OpenM for each map with BTF key and value
-// types, returning a wasmbpf.TypedMap. source names the object in the
+// set its value before load; OpenM for each map with BTF key and value
+// types, returning a wasmbpf.TypedMap; and AttachPrograms, which attaches
+// the programs that need no target. source names the object in the
 // file's comment.
 func WriteGo(w io.Writer, obj *Object, source, pkg string, names []string) error {
 	var types []btf.Type
@@ -397,7 +398,7 @@ func WriteGo(w io.Writer, obj *Object, source, pkg string, names []string) error
 				return fmt.Errorf("%s: %w", source, err)
 			}
 			fmt.Fprintf(&vars, "\t// %s is %s %s; Load(obj, %s.Set(x)) sets it.\n", vname, g.Section, vr.Name, vname)
-			fmt.Fprintf(&vars, "\t%s = wasmbpf.Var[%s]{Name: %q, Section: %q, Offset: %d}\n", vname, typ, vr.Name, g.Section, g.Offset+int(v.Offset))
+			fmt.Fprintf(&vars, "\t%s = wasmbpf.Var[%s]{Name: %q, Section: %q, Offset: %d, ObjectSize: %d}\n", vname, typ, vr.Name, g.Section, g.Offset+int(v.Offset), len(obj.Raw))
 		}
 		sname, err := e.emitNamed(st)
 		if err != nil {
@@ -437,6 +438,31 @@ func WriteGo(w io.Writer, obj *Object, source, pkg string, names []string) error
 		fmt.Fprintf(&maps, "// %s returns map %s of obj, with its BTF key and value types.\n", fn, m.Name)
 		fmt.Fprintf(&maps, "func %s(obj *wasmbpf.Object) (*wasmbpf.TypedMap[%s, %s], error) {\n", fn, kt, vt)
 		fmt.Fprintf(&maps, "\tm, err := obj.Map(%q)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\treturn wasmbpf.MapOf[%s, %s](m), nil\n}\n\n", m.Name, kt, vt)
+	}
+
+	// AttachPrograms: what a skeleton's attach does.
+	var auto []string
+	for _, p := range obj.Programs {
+		if !needsTarget(p.Section) {
+			auto = append(auto, p.Name)
+		}
+	}
+	if len(auto) > 0 {
+		fn, err := e.claim("AttachPrograms", &btf.Void{})
+		if err != nil {
+			return fmt.Errorf("%s: %w", source, err)
+		}
+		fmt.Fprintf(&maps, "// %s attaches every program of obj whose section says where: %s.\n", fn, strings.Join(auto, ", "))
+		b := "// Socket, XDP, cgroup and sockops programs need a target: use obj.Attach.\n"
+		maps.WriteString(b)
+		fmt.Fprintf(&maps, "func %s(obj *wasmbpf.Object) error {\n\tfor _, prog := range []string{", fn)
+		for i, n := range auto {
+			if i > 0 {
+				maps.WriteString(", ")
+			}
+			fmt.Fprintf(&maps, "%q", n)
+		}
+		maps.WriteString("} {\n\t\tif err := obj.Attach(prog, \"\"); err != nil {\n\t\t\treturn err\n\t\t}\n\t}\n\treturn nil\n}\n\n")
 	}
 
 	var b strings.Builder

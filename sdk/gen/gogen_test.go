@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -137,6 +138,7 @@ int data_x = 3;
 long bss_count;
 char LICENSE[] SEC("license") = "GPL";
 SEC("tp/sched/sched_switch") int prog_a(void *ctx) { return ro_pid + data_x + bss_count; }
+SEC("xdp") int prog_x(void *ctx) { return 2; }
 `
 	os.WriteFile(filepath.Join(dir, "t.bpf.c"), []byte(src), 0o644)
 	obj := filepath.Join(dir, "t.bpf.o")
@@ -154,7 +156,8 @@ SEC("tp/sched/sched_switch") int prog_a(void *ctx) { return ro_pid + data_x + bs
 	}
 	for _, w := range []string{"type Rec struct {", "Ts int64", "Ptr uint64 // pointer", "Flag uint8", "const SizeofRec = 48",
 		`RoPid = wasmbpf.Var[int32]{Name: "ro_pid", Section: ".rodata", Offset: `, `DataX = wasmbpf.Var[int32]{Name: "data_x", Section: ".data"`,
-		"func OpenRecs(obj *wasmbpf.Object) (*wasmbpf.TypedMap[uint32, Rec], error)", "type Bss struct", "func OpenBss("} {
+		"func OpenRecs(obj *wasmbpf.Object) (*wasmbpf.TypedMap[uint32, Rec], error)", "type Bss struct", "func OpenBss(",
+		"ObjectSize: " + strconv.Itoa(len(raw)), `func AttachPrograms(obj *wasmbpf.Object) error { for _, prog := range []string{"prog_a"} {`} {
 		if !strings.Contains(normalizeSpace(gen.String()), normalizeSpace(w)) {
 			t.Errorf("generated Go lacks %q", w)
 		}

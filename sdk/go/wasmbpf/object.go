@@ -1,6 +1,7 @@
 package wasmbpf
 
 import (
+	"fmt"
 	"syscall"
 	"unsafe"
 )
@@ -24,6 +25,10 @@ type Var[T any] struct {
 	Name    string // the C name
 	Section string // ".rodata" or ".data"
 	Offset  int    // of its initial value in the object file
+	// ObjectSize, when not 0, is the size of the object file Offset is
+	// in: a Set on another object (rebuilt since gen go ran) fails
+	// rather than write over whatever lies at Offset there.
+	ObjectSize int
 }
 
 // Set returns a LoadOption that gives v the initial value value: a
@@ -31,6 +36,9 @@ type Var[T any] struct {
 func (v Var[T]) Set(value T) LoadOption {
 	return func(elf []byte) error {
 		size := int(unsafe.Sizeof(value))
+		if v.ObjectSize != 0 && v.ObjectSize != len(elf) {
+			return &Error{Op: "set variable", Name: v.Name, Err: fmt.Errorf("object of %d bytes, but the variable was generated from one of %d (run wasm-bpf gen go again): %w", len(elf), v.ObjectSize, syscall.EINVAL)}
+		}
 		if v.Offset < 0 || v.Offset > len(elf)-size {
 			return &Error{Op: "set variable", Name: v.Name, Err: syscall.ERANGE}
 		}

@@ -257,6 +257,10 @@ func TestVarSet(t *testing.T) {
 	if _, err := load(f, elfMagic, []LoadOption{bad.Set(1)}); !errors.Is(err, syscall.ERANGE) {
 		t.Errorf("variable past the end: %v", err)
 	}
+	other := Var[uint32]{Name: "z", Offset: 4, ObjectSize: len(elfMagic) + 1}
+	if _, err := load(f, elfMagic, []LoadOption{other.Set(1)}); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("variable of another object: %v", err)
+	}
 }
 
 func TestTypedMap(t *testing.T) {
