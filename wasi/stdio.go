@@ -39,10 +39,7 @@ func Configure(store *wasmtime.Store, cfg Config) (*Streams, error) {
 	wc.SetEnv(keys, values)
 
 	s := &Streams{}
-	if err := s.setStdin(wc, cfg.Stdin); err != nil {
-		s.Wait()
-		return nil, err
-	}
+	s.setStdin(cfg.Stdin)
 	if err := s.output(cfg.Stdout, 1, wc.InheritStdout, wc.SetStdoutFile); err != nil {
 		s.Wait()
 		return nil, fmt.Errorf("stdout: %w", err)
@@ -79,13 +76,14 @@ func cutEnv(kv string) (string, string, bool) {
 // to hand a pipe to wasmtime-go; wasmtime opens it again and keeps its own.
 func fdPath(f *os.File) string { return fmt.Sprintf("/proc/self/fd/%d", f.Fd()) }
 
-// stdin gives wasmtime an empty stdin: the guest's reads of fd 0 are
-// served from a pump of r instead (see Define), so they can be interrupted.
-func (s *Streams) setStdin(wc *wasmtime.WasiConfig, r io.Reader) error {
+// setStdin leaves wasmtime's stdin empty (its default, which needs no
+// /dev/null: the runtime may run in an empty chroot): the guest's reads of
+// fd 0 are served from a pump of r instead (see Define), so that they can
+// be interrupted.
+func (s *Streams) setStdin(r io.Reader) {
 	if r != nil {
 		s.stdin = newStdinPump(r)
 	}
-	return wc.SetStdinFile(os.DevNull)
 }
 
 // output connects the guest's stream to w: the process's own stream (fd)
