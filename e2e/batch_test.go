@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/wasm-bpf/wasm-bpf/host"
 	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
 )
 
@@ -71,4 +74,47 @@ func TestBatchedPoll(t *testing.T) {
 		// 16 bytes hold a 4-byte size and 12 of the 24 bytes of a record.
 		g.waitLine("cut 12", eventTimeout)
 	})
+}
+
+// Pause and Terminate reach a guest waiting in the batched poll's C path.
+func TestBatchedPollPauseAndTerminate(t *testing.T) {
+	testenv.RequireBPF(t)
+	rt, err := host.NewRuntime(host.RuntimeConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	wasm := guestWasm(t, "batch", []string{"events"})
+	id := runID()
+	g, inst := startInstance(t, rt, wasm, "ring", "65536", "wbq"+id+"stop")
+	g.waitLine("ready", readyTimeout)
+	sp := newSpawner(t)
+
+	inst.Pause()
+	var names []string
+	for i := range 5 {
+		names = append(names, fmt.Sprintf("wbq%s%d", id, i))
+		sp.run(names[i])
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := comms(g, "wbq"+id); len(got) != 0 {
+		g.fatalf("paused guest delivered %v", got)
+	}
+	inst.Resume()
+	g.waitFor("the held records", eventTimeout, func([]line) int {
+		if len(comms(g, "wbq"+id)) >= len(names) {
+			return 0
+		}
+		return -1
+	})
+	if got := comms(g, "wbq"+id); strings.Join(got, " ") != strings.Join(names, " ") {
+		g.fatalf("after Resume got %v, want %v in that order", got, names)
+	}
+	start := time.Now()
+	inst.Terminate()
+	<-inst.Done()
+	t.Logf("Terminate while waiting in the batched poll: %v", time.Since(start))
+	if _, err := inst.Wait(); !errors.Is(err, host.ErrTerminated) {
+		g.fatalf("Wait: %v, want ErrTerminated", err)
+	}
 }

@@ -35,15 +35,17 @@ func (g *guest) define(l *wasmtime.Linker) error {
 		{moduleABI, "wasm_bpf_buffer_poll", sig(i32, i64, i32, i32, i32, i32, i32, i32), g.bufferPoll},
 		{moduleABI, "wasm_bpf_map_fd_by_name", sig(i32, i64, i32), g.mapFDByName},
 		{g.cfg.WrapperModule, "wasm_bpf_buffer_poll", sig(i32, i64, i32, i32, i32, i32, i32), g.wrapperPoll},
-		{moduleExt, "wasm_bpf_buffer_poll_batch", sig(i32, i64, i32, i32, i32, i32), g.batchPoll},
 	}
 	for _, d := range defs {
 		if err := l.FuncNew(d.module, d.name, d.ty, d.fn); err != nil {
 			return err
 		}
 	}
-	// The map calls are the hot path of many tools: they are served in C.
-	return l.Define(g.store, moduleABI, "wasm_bpf_map_operate", g.maptab.Func(g.store))
+	// The hot paths, map calls and batched polls, are served in C.
+	if err := l.Define(g.store, moduleABI, "wasm_bpf_map_operate", g.maptab.MapOperate(g.store)); err != nil {
+		return err
+	}
+	return l.Define(g.store, moduleExt, "wasm_bpf_buffer_poll_batch", g.maptab.PollBatch(g.store))
 }
 
 func retI32(v int32) ([]wasmtime.Val, *wasmtime.Trap) {

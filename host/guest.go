@@ -3,10 +3,11 @@ package host
 import (
 	"log/slog"
 	"syscall"
+	"unsafe"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
-	"github.com/wasm-bpf/wasm-bpf/host/internal/mapop"
+	"github.com/wasm-bpf/wasm-bpf/host/internal/cabi"
 	"github.com/wasm-bpf/wasm-bpf/internal/guestmem"
 	"github.com/wasm-bpf/wasm-bpf/libbpf"
 )
@@ -30,9 +31,9 @@ type guest struct {
 	objects    map[uint64]*object
 	lastHandle uint64
 	// maptab holds the map fds of the guest's open objects, for
-	// wasm_bpf_map_operate, which is served in C (host/internal/mapop);
+	// wasm_bpf_map_operate, which is served in C (host/internal/cabi);
 	// fds of other guests are absent.
-	maptab *mapop.Table
+	maptab *cabi.Table
 
 	// fatal is what ended the guest inside a host call that called back into
 	// it (a trap or proc_exit in a poll callback); the host call returns a
@@ -63,6 +64,7 @@ type mapRef struct {
 type buffer interface {
 	Poll(w *libbpf.Waker, timeoutMs int, fn libbpf.SampleFunc) (int, error)
 	PollBatch(w *libbpf.Waker, timeoutMs int, dst []byte) (int, error)
+	Target() unsafe.Pointer // for the C path of the batched poll (host/internal/cabi)
 	Close()
 }
 
@@ -75,25 +77,29 @@ func newGuest(store *wasmtime.Store, ctl *control, cfg Config) *guest {
 		ctl:     ctl,
 		objects: map[uint64]*object{},
 	}
-	g.maptab = mapop.New(func(fd, cmd int32, errno syscall.Errno, why string) {
+	g.maptab = cabi.New(func(fd, cmd int32, errno syscall.Errno, why string) {
 		g.log.Debug("wasm_bpf_map_operate: "+why, "fd", fd, "cmd", cmd, "errno", errno.Error())
-	})
+	}, g.batchPoll, ctl.waker.FD())
 	return g
 }
 
 // memory is the guest's linear memory now; it may move when the guest
 // grows it, so it is fetched again after every call into the guest. A
 // guest without memory gets an empty one: every pointer is then refused.
-func (g *guest) memory(c *wasmtime.Caller) guestmem.Memory {
+// s is the calling host function's Caller, or the store for code that has
+// none (the batched poll's Go path, reached from C).
+func (g *guest) memory(s wasmtime.Storelike) guestmem.Memory {
 	if g.mem == nil {
-		if e := c.GetExport("memory"); e != nil {
-			g.mem = e.Memory()
+		if c, ok := s.(*wasmtime.Caller); ok {
+			if e := c.GetExport("memory"); e != nil {
+				g.mem = e.Memory()
+			}
 		}
 		if g.mem == nil {
 			return nil
 		}
 	}
-	return guestmem.Memory(g.mem.UnsafeData(c))
+	return guestmem.Memory(g.mem.UnsafeData(s))
 }
 
 // refuse logs why a host call was refused and returns -errno.

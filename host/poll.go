@@ -20,7 +20,7 @@ const tableExport = "__indirect_function_table"
 // max_size, timeout_ms): each record goes to the table function sample_func.
 func (g *guest) bufferPoll(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
 	const fn = "wasm_bpf_buffer_poll"
-	p, errno := g.pollArgs(c, fn, args[0], args[1], args[4], args[5], args[6])
+	p, errno := g.pollArgs(c, fn, uint64(args[0].I64()), args[1].I32(), uint32(args[4].I32()), uint32(args[5].I32()), args[6].I32())
 	if errno != 0 {
 		return retI32(errno)
 	}
@@ -36,7 +36,7 @@ func (g *guest) bufferPoll(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 // table index: each record goes to the guest's exported callback.
 func (g *guest) wrapperPoll(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
 	fn := g.cfg.WrapperModule + ".wasm_bpf_buffer_poll"
-	p, errno := g.pollArgs(c, fn, args[0], args[1], args[3], args[4], args[5])
+	p, errno := g.pollArgs(c, fn, uint64(args[0].I64()), args[1].I32(), uint32(args[3].I32()), uint32(args[4].I32()), args[5].I32())
 	if errno != 0 {
 		return retI32(errno)
 	}
@@ -53,26 +53,26 @@ func (g *guest) wrapperPoll(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime
 
 // batchPoll is wasm_bpf_ext.wasm_bpf_buffer_poll_batch(handle, fd, buf,
 // buf_size, timeout_ms): ready records are copied into buf, framed, with
-// no call into the guest (docs/abi-ext.md).
-func (g *guest) batchPoll(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
+// no call into the guest (docs/abi-ext.md). host/internal/cabi serves the
+// common case in C; it calls this for the rest: a first poll (which
+// creates the consumer and hands it to the C path), refusals, and waits
+// that a pause or stop interrupted. A non-nil error traps the guest.
+func (g *guest) batchPoll(handle uint64, fd, buf, size, timeout int32) (int32, error) {
 	const fn = "wasm_bpf_buffer_poll_batch"
-	p, errno := g.pollArgs(c, fn, args[0], args[1], args[2], args[3], args[4])
+	p, errno := g.pollArgs(g.store, fn, handle, fd, uint32(buf), uint32(size), timeout)
 	if errno != 0 {
-		return retI32(errno)
+		return errno, nil
 	}
 	if p.maxSize < 8 {
-		return retI32(g.refuse(fn, syscall.EINVAL, "batch buffer smaller than 8 bytes", "buf_size", int32(p.maxSize)))
+		return g.refuse(fn, syscall.EINVAL, "batch buffer smaller than 8 bytes", "buf_size", int32(p.maxSize)), nil
 	}
-	o := p.obj
-	o.polls++
-	defer g.pollDone(o)
 	return g.waitLoop(p.timeoutMs, func(timeout int) (int, error) {
 		if err := g.ctl.checkpoint(); err != nil {
 			g.end(err)
 			return 0, err
 		}
 		// Checked by pollArgs; the guest ran no code since.
-		dst, _ := g.memory(c).Slice(p.data, p.maxSize)
+		dst, _ := g.memory(g.store).Slice(p.data, p.maxSize)
 		return p.buf.PollBatch(g.ctl.waker, timeout, dst)
 	})
 }
@@ -87,20 +87,20 @@ type pollReq struct {
 
 // pollArgs checks the arguments both polls share and finds (or creates)
 // the buffer consumer for fd.
-func (g *guest) pollArgs(c *wasmtime.Caller, fn string, handle, fd, data, maxSize, timeout wasmtime.Val) (pollReq, int32) {
-	o, ok := g.objects[uint64(handle.I64())]
+func (g *guest) pollArgs(s wasmtime.Storelike, fn string, handle uint64, fd int32, data, maxSize uint32, timeout int32) (pollReq, int32) {
+	o, ok := g.objects[handle]
 	if !ok {
-		return pollReq{}, g.refuse(fn, syscall.EINVAL, "unknown handle", "handle", uint64(handle.I64()))
+		return pollReq{}, g.refuse(fn, syscall.EINVAL, "unknown handle", "handle", handle)
 	}
-	m, ok := o.maps[fd.I32()]
+	m, ok := o.maps[fd]
 	if !ok || m.typ != libbpf.MapTypeRingBuf && m.typ != libbpf.MapTypePerfEventArray {
-		return pollReq{}, g.refuse(fn, syscall.EINVAL, "fd is not a ring or perf buffer map of this handle", "fd", fd.I32())
+		return pollReq{}, g.refuse(fn, syscall.EINVAL, "fd is not a ring or perf buffer map of this handle", "fd", fd)
 	}
-	p := pollReq{obj: o, data: uint32(data.I32()), maxSize: uint32(maxSize.I32()), timeoutMs: int(timeout.I32())}
-	if _, ok := g.memory(c).Slice(p.data, p.maxSize); !ok {
+	p := pollReq{obj: o, data: data, maxSize: maxSize, timeoutMs: int(timeout)}
+	if _, ok := g.memory(s).Slice(p.data, p.maxSize); !ok {
 		return pollReq{}, g.refuse(fn, syscall.EFAULT, "data range outside guest memory", "data", p.data, "max_size", int32(p.maxSize))
 	}
-	b, err := o.buffer(fd.I32(), m)
+	b, err := g.buffer(o, fd, m)
 	if err != nil {
 		g.log.Debug(fn+": cannot consume map", "map", m.name, "err", err)
 		return pollReq{}, errnoOf(err)
@@ -109,8 +109,9 @@ func (g *guest) pollArgs(c *wasmtime.Caller, fn string, handle, fd, data, maxSiz
 	return p, 0
 }
 
-// buffer returns the consumer of map fd, creating it on first use.
-func (o *object) buffer(fd int32, m *mapRef) (buffer, error) {
+// buffer returns the consumer of map fd of o, creating it on first use
+// and handing it to the C path of the batched poll.
+func (g *guest) buffer(o *object, fd int32, m *mapRef) (buffer, error) {
 	if b, ok := o.buffers[fd]; ok {
 		return b, nil
 	}
@@ -123,6 +124,10 @@ func (o *object) buffer(fd int32, m *mapRef) (buffer, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("map %q: %w", m.name, err)
+	}
+	if err := g.maptab.SetBuffer(fd, o.handle, b.Target()); err != nil {
+		b.Close()
+		return nil, err
 	}
 	o.buffers[fd] = b
 	return b, nil
@@ -190,9 +195,17 @@ func (g *guest) poll(c *wasmtime.Caller, p pollReq, cb *wasmtime.Func, cbCtx int
 		}
 		return int(res)
 	}
-	return g.waitLoop(p.timeoutMs, func(timeout int) (int, error) {
+	return trapOr(g.waitLoop(p.timeoutMs, func(timeout int) (int, error) {
 		return p.buf.Poll(g.ctl.waker, timeout, deliver)
-	})
+	}))
+}
+
+// trapOr is a host function's result: rc, or a trap that ends the guest.
+func trapOr(rc int32, err error) ([]wasmtime.Val, *wasmtime.Trap) {
+	if err != nil {
+		return nil, wasmtime.NewTrap(err.Error())
+	}
+	return retI32(rc)
 }
 
 // pollDone ends a poll of o, and finishes closing o if the guest closed it
@@ -205,22 +218,22 @@ func (g *guest) pollDone(o *object) {
 }
 
 // waitLoop runs one poll, and again after a pause that interrupted its
-// wait, for what is left of the timeout; a stop, or a trap or exit in a
-// callback, ends the guest.
-func (g *guest) waitLoop(timeoutMs int, poll func(timeout int) (int, error)) ([]wasmtime.Val, *wasmtime.Trap) {
+// wait, for what is left of the timeout. It returns the poll's result, or
+// an error that ends the guest: a stop, or a trap or exit in a callback.
+func (g *guest) waitLoop(timeoutMs int, poll func(timeout int) (int, error)) (int32, error) {
 	deadline := time.Now().Add(time.Duration(timeoutMs) * time.Millisecond)
 	timeout := timeoutMs
 	for {
 		n, err := poll(timeout)
 		switch {
 		case g.fatal != nil:
-			return nil, wasmtime.NewTrap(g.fatal.Error())
+			return 0, g.fatal
 		case errors.Is(err, libbpf.ErrWoken):
 			// Paused or stopped while waiting: wait out the pause, then
 			// wait for records for what is left of the timeout.
 			if err := g.ctl.checkpoint(); err != nil {
 				g.end(err)
-				return nil, wasmtime.NewTrap(err.Error())
+				return 0, err
 			}
 			if timeout >= 0 {
 				timeout = max(0, int(time.Until(deadline).Milliseconds()))
@@ -228,8 +241,8 @@ func (g *guest) waitLoop(timeoutMs int, poll func(timeout int) (int, error)) ([]
 			continue
 		case err != nil:
 			g.log.Debug("poll failed", "err", err)
-			return retI32(errnoOf(err))
+			return errnoOf(err), nil
 		}
-		return retI32(int32(n))
+		return int32(n), nil
 	}
 }

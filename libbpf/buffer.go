@@ -79,6 +79,9 @@ func (w *Waker) Reset() {
 	syscall.Read(w.fd, buf[:]) // non-blocking: EAGAIN when not woken
 }
 
+// FD is the eventfd, for C code that waits on it (shim.c's wb_poll_batch).
+func (w *Waker) FD() int { return w.fd }
+
 // Close releases the eventfd.
 func (w *Waker) Close() { syscall.Close(w.fd) }
 
@@ -95,8 +98,7 @@ type poller struct {
 	cons   *consumer
 	handle cgo.Handle
 	c      *C.struct_wb_consumer // C memory: libbpf keeps the pointer
-	epfd   C.int
-	busy   bool
+	t      *C.struct_wb_target   // C memory: the host's C fast path keeps it
 }
 
 func newPoller() poller {
@@ -104,21 +106,28 @@ func newPoller() poller {
 	h := cgo.NewHandle(cons)
 	c := (*C.struct_wb_consumer)(C.calloc(1, C.sizeof_struct_wb_consumer))
 	c.handle = C.uintptr_t(h)
-	return poller{cons: cons, handle: h, c: c}
+	t := (*C.struct_wb_target)(C.calloc(1, C.sizeof_struct_wb_target))
+	t.c = c
+	return poller{cons: cons, handle: h, c: c, t: t}
 }
 
 func (p *poller) free() {
 	C.wb_consumer_free(p.c)
+	C.free(unsafe.Pointer(p.t))
 	p.handle.Delete()
 }
+
+// Target is the buffer as C code elsewhere sees it: a struct wb_target
+// (shim.h) for wb_poll_batch, valid until Close.
+func (p *poller) Target() unsafe.Pointer { return unsafe.Pointer(p.t) }
 
 // poll waits up to timeoutMs (negative: forever) for records, then hands
 // every ready record to fn through consume.
 func (p *poller) poll(w *Waker, timeoutMs int, fn SampleFunc, consume func() C.int) (int, error) {
-	if p.busy {
+	if p.c.busy != 0 {
 		return 0, fmt.Errorf("poll: already polling this buffer: %w", syscall.EBUSY)
 	}
-	switch rc := C.wb_wait(p.epfd, w.wakeFD(), C.int(timeoutMs)); {
+	switch rc := C.wb_wait(p.t.epfd, w.wakeFD(), C.int(timeoutMs)); {
 	case rc < 0:
 		return 0, fmt.Errorf("poll: %w", syscall.Errno(-rc))
 	case rc == 2:
@@ -126,12 +135,12 @@ func (p *poller) poll(w *Waker, timeoutMs int, fn SampleFunc, consume func() C.i
 	case rc == 0:
 		return 0, nil
 	}
-	p.busy = true
+	p.c.busy = 1
 	p.cons.fn, p.cons.count, p.cons.stopped = fn, 0, 0
 	rc := consume()
 	count, stopped := p.cons.count, p.cons.stopped
 	p.cons.fn = nil
-	p.busy = false
+	p.c.busy = 0
 	if stopped < 0 {
 		return stopped, nil
 	}
@@ -141,22 +150,19 @@ func (p *poller) poll(w *Waker, timeoutMs int, fn SampleFunc, consume func() C.i
 	return count, nil
 }
 
-// pollBatch waits as poll does (not at all if a record is held over from
+// PollBatch waits as Poll does (not at all if a record is held over from
 // the last batch), then copies every ready record that fits into dst in
 // the batch format: u32 size, the bytes, zero padding to a multiple of 4.
 // A record that does not fit is held for the next call; one that can never
 // fit is cut. dst may be memory Go does not manage; it needs 8 bytes at
 // least. It returns the number of bytes written. The whole poll is one
 // call into C: per batch, not per record, is the cost that matters here.
-func (p *poller) pollBatch(w *Waker, timeoutMs int, dst []byte, rb *C.struct_ring_buffer, pb *C.struct_perf_buffer) (int, error) {
-	if p.busy {
-		return 0, fmt.Errorf("poll: already polling this buffer: %w", syscall.EBUSY)
-	}
+func (p *poller) PollBatch(w *Waker, timeoutMs int, dst []byte) (int, error) {
 	if len(dst) < 8 || len(dst) > 1<<31 {
 		return 0, fmt.Errorf("poll: batch buffer of %d bytes: %w", len(dst), syscall.EINVAL)
 	}
 	// dst is written by C during this call only.
-	rc := C.wb_poll_batch(p.c, rb, pb, p.epfd, w.wakeFD(), C.int(timeoutMs), (*C.char)(unsafe.Pointer(&dst[0])), C.uint32_t(len(dst)))
+	rc := C.wb_poll_batch(p.t, w.wakeFD(), C.int(timeoutMs), (*C.char)(unsafe.Pointer(&dst[0])), C.uint32_t(len(dst)))
 	switch {
 	case rc == C.WB_WOKEN:
 		return 0, ErrWoken
@@ -180,7 +186,7 @@ func NewRingBuffer(mapFD int) (*RingBuffer, error) {
 		p.free()
 		return nil, fmt.Errorf("ring buffer on fd %d: %w", mapFD, errnoOr(err, syscall.EINVAL))
 	}
-	p.epfd = C.ring_buffer__epoll_fd(rb)
+	p.t.rb, p.t.epfd = rb, C.ring_buffer__epoll_fd(rb)
 	return &RingBuffer{poller: p, rb: rb}, nil
 }
 
@@ -189,12 +195,6 @@ func NewRingBuffer(mapFD int) (*RingBuffer, error) {
 // negative result if fn stopped it. A woken w makes it return ErrWoken.
 func (r *RingBuffer) Poll(w *Waker, timeoutMs int, fn SampleFunc) (int, error) {
 	return r.poll(w, timeoutMs, fn, r.consume)
-}
-
-// PollBatch waits like Poll, then copies ready records into dst without
-// a callback per record (see the batch format above).
-func (r *RingBuffer) PollBatch(w *Waker, timeoutMs int, dst []byte) (int, error) {
-	return r.pollBatch(w, timeoutMs, dst, r.rb, nil)
 }
 
 func (r *RingBuffer) consume() C.int { return C.ring_buffer__consume(r.rb) }
@@ -226,7 +226,7 @@ func NewPerfBuffer(mapFD int) (*PerfBuffer, error) {
 		p.free()
 		return nil, fmt.Errorf("perf buffer on fd %d: %w", mapFD, errnoOr(err, syscall.EINVAL))
 	}
-	p.epfd = C.perf_buffer__epoll_fd(pb)
+	p.t.pb, p.t.epfd = pb, C.perf_buffer__epoll_fd(pb)
 	return &PerfBuffer{poller: p, pb: pb}, nil
 }
 
@@ -234,11 +234,6 @@ func NewPerfBuffer(mapFD int) (*PerfBuffer, error) {
 // order, CPUs one after another.
 func (p *PerfBuffer) Poll(w *Waker, timeoutMs int, fn SampleFunc) (int, error) {
 	return p.poll(w, timeoutMs, fn, p.consume)
-}
-
-// PollBatch is [RingBuffer.PollBatch] for perf buffers.
-func (p *PerfBuffer) PollBatch(w *Waker, timeoutMs int, dst []byte) (int, error) {
-	return p.pollBatch(w, timeoutMs, dst, nil, p.pb)
 }
 
 func (p *PerfBuffer) consume() C.int { return C.perf_buffer__consume(p.pb) }

@@ -182,13 +182,15 @@ int wb_wait(int epoll_fd, int wake_fd, int timeout_ms)
 // wb_poll_batch is a whole batched poll in one call from Go: wait (unless a
 // record is held over), then copy ready records into dst. Returns bytes
 // written, or WB_WOKEN, or -errno.
-int64_t wb_poll_batch(struct wb_consumer *c, struct ring_buffer *rb, struct perf_buffer *pb, int epfd,
-		      int wake_fd, int timeout_ms, char *dst, uint32_t cap)
+int64_t wb_poll_batch(struct wb_target *t, int wake_fd, int timeout_ms, char *dst, uint32_t cap)
 {
+	struct wb_consumer *c = t->c;
 	int rc;
 
+	if (c->busy)
+		return -EBUSY;
 	if (!c->has_pend) {
-		rc = wb_wait(epfd, wake_fd, timeout_ms);
+		rc = wb_wait(t->epfd, wake_fd, timeout_ms);
 		if (rc < 0)
 			return rc;
 		if (rc == 2)
@@ -197,7 +199,7 @@ int64_t wb_poll_batch(struct wb_consumer *c, struct ring_buffer *rb, struct perf
 			return 0;
 	}
 	wb_batch_begin(c, dst, cap);
-	rc = rb ? ring_buffer__consume(rb) : perf_buffer__consume(pb);
+	rc = t->rb ? ring_buffer__consume(t->rb) : perf_buffer__consume(t->pb);
 	uint32_t n = wb_batch_end(c);
 	if (rc < 0 && !c->has_pend)
 		return rc;

@@ -20,6 +20,16 @@ struct wb_consumer {
 	char *pend;
 	uint32_t pend_len, pend_cap;
 	int has_pend;
+	int busy; // a poll of this buffer is in progress (a callback may try another)
+};
+
+// wb_target is everything a batched poll of one buffer needs, so that
+// code outside this package (the host's C fast path) can run one.
+struct wb_target {
+	struct wb_consumer *c;
+	struct ring_buffer *rb;
+	struct perf_buffer *pb;
+	int epfd;
 };
 
 void wb_install_print(void);
@@ -31,7 +41,6 @@ uint32_t wb_batch_end(struct wb_consumer *c);
 void wb_consumer_free(struct wb_consumer *c);
 
 #define WB_WOKEN (-(1LL << 40))
-int64_t wb_poll_batch(struct wb_consumer *c, struct ring_buffer *rb, struct perf_buffer *pb, int epfd,
-		      int wake_fd, int timeout_ms, char *dst, uint32_t cap);
+int64_t wb_poll_batch(struct wb_target *t, int wake_fd, int timeout_ms, char *dst, uint32_t cap);
 
 #endif

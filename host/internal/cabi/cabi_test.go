@@ -1,4 +1,4 @@
-package mapop_test
+package cabi_test
 
 import (
 	"encoding/binary"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
-	"github.com/wasm-bpf/wasm-bpf/host/internal/mapop"
+	"github.com/wasm-bpf/wasm-bpf/host/internal/cabi"
 	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
 	"github.com/wasm-bpf/wasm-bpf/libbpf"
 )
@@ -29,13 +29,14 @@ func TestMapOperate(t *testing.T) {
 	defer syscall.Close(fd)
 
 	var refusals []syscall.Errno
-	table := mapop.New(func(_, _ int32, errno syscall.Errno, _ string) { refusals = append(refusals, errno) })
+	table := cabi.New(func(_, _ int32, errno syscall.Errno, _ string) { refusals = append(refusals, errno) },
+		func(uint64, int32, int32, int32, int32) (int32, error) { return 0, nil }, -1)
 	engine := wasmtime.NewEngine()
 	store := wasmtime.NewStore(engine)
 	defer table.Free()
 	defer store.Close()
 	linker := wasmtime.NewLinker(engine)
-	if err := linker.Define(store, "wasm_bpf", "wasm_bpf_map_operate", table.Func(store)); err != nil {
+	if err := linker.Define(store, "wasm_bpf", "wasm_bpf_map_operate", table.MapOperate(store)); err != nil {
 		t.Fatal(err)
 	}
 	wasm, err := wasmtime.Wat2Wasm(opWat)

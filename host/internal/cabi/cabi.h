@@ -1,0 +1,44 @@
+// The host functions on the hot paths, in C: wasmtime host functions of
+// the unchecked kind, so a map call reaches bpf() and a batched poll
+// reaches poll() without Go, Val boxing or a type look-up on the way.
+#ifndef WASM_BPF_MAPOP_H
+#define WASM_BPF_MAPOP_H
+
+#include <stdint.h>
+#include <wasmtime.h>
+
+struct wb_mapinfo {
+	uint32_t key_size;
+	uint32_t value_size; // bytes a lookup writes: all CPUs for per-CPU maps
+	uint8_t valid;
+};
+
+// A ring or perf buffer whose consumer exists: its fd, handle, and the
+// libbpf package's struct wb_target (libbpf/shim.h).
+struct wb_bufinfo {
+	uint64_t handle;
+	void *target;
+	uint8_t valid;
+};
+
+// wb_maptab is one guest's map fds and buffers, indexed by fd; Go keeps it
+// in step with the guest's open objects (on the guest's own thread, so
+// never while this code runs).
+struct wb_maptab {
+	struct wb_mapinfo *fds;
+	int32_t cap;
+	struct wb_bufinfo *bufs;
+	int32_t bufcap;
+	int wake_fd;  // the guest's waker: pause and stop interrupt a wait
+	wasmtime_memory_t mem;
+	int have_mem;
+	uintptr_t log;  // cgo.Handle of the refusal logger
+	uintptr_t slow; // cgo.Handle of the batched poll's Go path
+};
+
+void wb_mapop_func(wasmtime_context_t *ctx, struct wb_maptab *t, wasmtime_func_t *out);
+void wb_batch_func(wasmtime_context_t *ctx, struct wb_maptab *t, wasmtime_func_t *out);
+int wb_maptab_set(struct wb_maptab *t, int32_t fd, uint32_t key_size, uint32_t value_size);
+int wb_buftab_set(struct wb_maptab *t, int32_t fd, uint64_t handle, void *target);
+
+#endif
