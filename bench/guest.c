@@ -21,29 +21,6 @@ static int die(const char *what, int err)
 	exit(1);
 }
 
-static void maps(struct bench_bpf *skel, long ops)
-{
-	int fd = bpf_map__fd(skel->maps.kv);
-	uint32_t key = 7;
-	uint64_t value = 1;
-	uint64_t t0, t1, t2;
-
-	if (bpf_map_update_elem(fd, &key, &value, BPF_ANY))
-		die("update", errno);
-	t0 = mono_ns();
-	for (long i = 0; i < ops; i++)
-		if (bpf_map_lookup_elem(fd, &key, &value))
-			die("lookup", errno);
-	t1 = mono_ns();
-	for (long i = 0; i < ops; i++) {
-		value = i;
-		if (bpf_map_update_elem(fd, &key, &value, BPF_ANY))
-			die("update", errno);
-	}
-	t2 = mono_ns();
-	printf("maps lookup_ns=%.1f update_ns=%.1f\n", (double)(t1 - t0) / ops, (double)(t2 - t1) / ops);
-}
-
 int main(int argc, char **argv)
 {
 	struct bench_bpf *skel;
@@ -58,7 +35,8 @@ int main(int argc, char **argv)
 	if (!skel)
 		die("load", errno);
 	if (strcmp(argv[1], "maps") == 0) {
-		maps(skel, atol(argv[2]));
+		if (bench_maps(bpf_map__fd(skel->maps.kv), atol(argv[2])))
+			die("maps", errno);
 		return 0;
 	}
 	if (argc != 4)

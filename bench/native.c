@@ -28,29 +28,6 @@ static int die(const char *what, int err)
 	exit(1);
 }
 
-static void maps(struct bpf_object *obj, long ops)
-{
-	int fd = bpf_object__find_map_fd_by_name(obj, "kv");
-	__u32 key = 7;
-	__u64 value = 1;
-	uint64_t t0, t1, t2;
-
-	if (bpf_map_update_elem(fd, &key, &value, BPF_ANY))
-		die("update", errno);
-	t0 = mono_ns();
-	for (long i = 0; i < ops; i++)
-		if (bpf_map_lookup_elem(fd, &key, &value))
-			die("lookup", errno);
-	t1 = mono_ns();
-	for (long i = 0; i < ops; i++) {
-		value = i;
-		if (bpf_map_update_elem(fd, &key, &value, BPF_ANY))
-			die("update", errno);
-	}
-	t2 = mono_ns();
-	printf("maps lookup_ns=%.1f update_ns=%.1f\n", (double)(t1 - t0) / ops, (double)(t2 - t1) / ops);
-}
-
 int main(int argc, char **argv)
 {
 	struct bpf_object *obj;
@@ -68,7 +45,8 @@ int main(int argc, char **argv)
 	if ((err = bpf_object__load(obj)))
 		die("load", err);
 	if (strcmp(argv[1], "maps") == 0) {
-		maps(obj, atol(argv[2]));
+		if (bench_maps(bpf_object__find_map_fd_by_name(obj, "kv"), atol(argv[2])))
+			die("maps", errno);
 		return 0;
 	}
 	if (argc != 4)

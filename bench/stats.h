@@ -3,7 +3,8 @@
  * a 1 µs histogram, and when the last record arrived. A record counts as
  * received when the poll call that delivered it returns (or, in a very long
  * poll, when PENDING records have piled up): one clock read per poll, the
- * same for every consumer, however expensive its clock is. */
+ * same for every consumer, however expensive its clock is. Include it after
+ * the map calls' header (libbpf's bpf.h or libbpf-wasm.h). */
 #ifndef BENCH_STATS_H
 #define BENCH_STATS_H
 
@@ -103,6 +104,30 @@ static inline int stats_done(const struct stats *s, uint64_t start_ns)
 	if (s->received)
 		return now - s->last_ns > 1000000000ull;
 	return now - start_ns > 10000000000ull;
+}
+
+/* The map operation benchmark: OPS lookups, then OPS updates, of one key
+ * of map fd. libbpf and libbpf-wasm.h have the same map calls. */
+static inline int bench_maps(int fd, long ops)
+{
+	uint32_t key = 7;
+	uint64_t value = 1, t0, t1, t2;
+
+	if (bpf_map_update_elem(fd, &key, &value, BPF_ANY))
+		return -1;
+	t0 = mono_ns();
+	for (long i = 0; i < ops; i++)
+		if (bpf_map_lookup_elem(fd, &key, &value))
+			return -1;
+	t1 = mono_ns();
+	for (long i = 0; i < ops; i++) {
+		value = (uint64_t)i;
+		if (bpf_map_update_elem(fd, &key, &value, BPF_ANY))
+			return -1;
+	}
+	t2 = mono_ns();
+	printf("maps lookup_ns=%.1f update_ns=%.1f\n", (double)(t1 - t0) / ops, (double)(t2 - t1) / ops);
+	return 0;
 }
 
 #endif
