@@ -30,9 +30,10 @@ type guest struct {
 
 	objects    map[uint64]*object
 	lastHandle uint64
-	// maptab holds the map fds of the guest's open objects, for
-	// wasm_bpf_map_operate, which is served in C (host/internal/cabi);
-	// fds of other guests are absent.
+	// maptab holds the map fds and buffer consumers of the guest's open
+	// objects for the host functions served in C (host/internal/cabi):
+	// wasm_bpf_map_operate and the batched poll. Other guests' fds are
+	// absent.
 	maptab *cabi.Table
 
 	// fatal is what ended the guest inside a host call that called back into
@@ -53,7 +54,6 @@ type object struct {
 }
 
 type mapRef struct {
-	obj       *object
 	name      string
 	typ       libbpf.MapType
 	keySize   uint32

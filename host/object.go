@@ -67,7 +67,7 @@ func (g *guest) open(handle uint64, elf []byte) (*object, error) {
 			obj.Close()
 			return nil, fmt.Errorf("map %q: %w", m.Name(), err)
 		}
-		o.maps[int32(fd)] = &mapRef{obj: o, name: m.Name(), typ: m.Type(), keySize: m.KeySize(), valueSize: vsize}
+		o.maps[int32(fd)] = &mapRef{name: m.Name(), typ: m.Type(), keySize: m.KeySize(), valueSize: vsize}
 	}
 	return o, nil
 }
