@@ -138,10 +138,14 @@ func (g *guest) buffer(o *object, fd int32, m *mapRef) (buffer, error) {
 func (g *guest) tableFunc(c *wasmtime.Caller, fn string, idx uint32) (*wasmtime.Func, int32) {
 	if g.table == nil {
 		if e := c.GetExport(tableExport); e != nil {
-			g.table = e.Table()
+			// A table of anything but funcrefs is no function table: its
+			// values would make wasmtime-go's Val.Funcref panic.
+			if t := e.Table(); t != nil && t.Type(c).Element().Kind() == wasmtime.KindFuncref {
+				g.table = t
+			}
 		}
 		if g.table == nil {
-			return nil, g.refuse(fn, syscall.EINVAL, "guest exports no "+tableExport+" (link with -Wl,--export-table)")
+			return nil, g.refuse(fn, syscall.EINVAL, "guest exports no function table "+tableExport+" (link with -Wl,--export-table)")
 		}
 	}
 	v, err := g.table.Get(c, uint64(idx))
