@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -96,63 +95,6 @@ func TestGoExecveBurst(t *testing.T) {
 		got++
 	}
 	t.Logf("%d execs reported in %v", n, time.Since(start).Round(time.Millisecond))
-}
-
-func TestGoBootstrap(t *testing.T) {
-	g := start(t, nil, "go-bootstrap")
-	pid := spawn(t, "sleep", "0.3")
-	g.waitFor(regexp.MustCompile(fmt.Sprintf(`EXEC\s+sleep\s+%d\s+%d\s+\S*/sleep$`, pid, os.Getpid())), lineTimeout)
-	m := g.waitFor(regexp.MustCompile(fmt.Sprintf(`EXIT\s+sleep\s+%d\s+%d\s+\[0\] \((\d+)ms\)$`, pid, os.Getpid())), lineTimeout)
-	if ms, _ := strconv.Atoi(m[1]); ms < 280 || ms > 3000 {
-		t.Errorf("sleep 0.3 lived %d ms by go-bootstrap's count", ms)
-	}
-	g.stop()
-
-	// -d 200 reaches the BPF side through .rodata: only exits of
-	// processes that lived 200 ms or more, and no execs.
-	g = start(t, nil, "go-bootstrap", "-d", "200")
-	short := spawn(t, "sleep", "0.01")
-	long := spawn(t, "sleep", "0.4")
-	m = g.waitFor(regexp.MustCompile(fmt.Sprintf(`EXIT\s+sleep\s+%d\s+.*\((\d+)ms\)$`, long)), lineTimeout)
-	if ms, _ := strconv.Atoi(m[1]); ms < 380 {
-		t.Errorf("sleep 0.4 lived %d ms by go-bootstrap's count", ms)
-	}
-	for _, l := range g.seen {
-		if strings.Contains(l, " EXEC ") || regexp.MustCompile(fmt.Sprintf(`\s%d\s`, short)).MatchString(l) {
-			t.Errorf("-d 200 let through %q", l)
-		}
-		if m := regexp.MustCompile(`\((\d+)ms\)$`).FindStringSubmatch(l); m != nil {
-			if ms, _ := strconv.Atoi(m[1]); ms < 200 {
-				t.Errorf("-d 200 let through %q", l)
-			}
-		}
-	}
-}
-
-func TestGoRunqlat(t *testing.T) {
-	g := startNoWait(t, nil, "go-runqlat", "1", "1")
-	if code := g.wait(20 * time.Second); code != 0 {
-		t.Fatalf("go-runqlat exited %d; stderr:\n%s", code, g.errText())
-	}
-	out := strings.Join(g.seen, "\n")
-	if !regexp.MustCompile(`(?m)^\s+usecs\s+: count\s+distribution$`).MatchString(out) {
-		t.Fatalf("no histogram header in:\n%s", out)
-	}
-	total := 0
-	for _, m := range regexp.MustCompile(`(?m)^\s*(\d+) -> (\d+)\s+: (\d+)\s+\|\**\|$`).FindAllStringSubmatch(out, -1) {
-		n, _ := strconv.Atoi(m[3])
-		total += n
-	}
-	if total == 0 {
-		t.Fatalf("histogram has no counts:\n%s", out)
-	}
-	m := regexp.MustCompile(`total samples: (\d+)`).FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("no total (read back from .bss) in:\n%s", out)
-	}
-	if n, _ := strconv.Atoi(m[1]); n < total {
-		t.Errorf(".bss total_samples = %d, less than the histogram's %d", n, total)
-	}
 }
 
 func TestGoLSM(t *testing.T) {

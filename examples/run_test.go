@@ -28,33 +28,40 @@ func spawn(t *testing.T, name string, args ...string) int {
 	return cmd.Process.Pid
 }
 
+// The bootstrap example in C and in Go: exec and exit lines of the test's
+// own process, and the -d filter, which reaches the BPF side through
+// .rodata.
 func TestBootstrap(t *testing.T) {
-	g := start(t, nil, "bootstrap")
-	pid := spawn(t, "sleep", "0.3")
-	g.waitFor(regexp.MustCompile(fmt.Sprintf(`EXEC\s+sleep\s+%d\s+%d\s+\S*/sleep$`, pid, os.Getpid())), lineTimeout)
-	m := g.waitFor(regexp.MustCompile(fmt.Sprintf(`EXIT\s+sleep\s+%d\s+%d\s+\[0\] \((\d+)ms\)$`, pid, os.Getpid())), lineTimeout)
-	if ms, _ := strconv.Atoi(m[1]); ms < 280 || ms > 3000 {
-		t.Errorf("sleep 0.3 lived %d ms by bootstrap's count", ms)
-	}
-	g.stop()
-
-	// -d 200: only exits of processes that lived 200 ms or more, no execs.
-	g = start(t, nil, "bootstrap", "-d", "200")
-	short := spawn(t, "sleep", "0.01")
-	long := spawn(t, "sleep", "0.4")
-	m = g.waitFor(regexp.MustCompile(fmt.Sprintf(`EXIT\s+sleep\s+%d\s+.*\((\d+)ms\)$`, long)), lineTimeout)
-	if ms, _ := strconv.Atoi(m[1]); ms < 380 {
-		t.Errorf("sleep 0.4 lived %d ms by bootstrap's count", ms)
-	}
-	for _, l := range g.seen {
-		if strings.Contains(l, " EXEC ") || regexp.MustCompile(fmt.Sprintf(`\s%d\s`, short)).MatchString(l) {
-			t.Errorf("-d 200 let through %q", l)
-		}
-		if m := regexp.MustCompile(`\((\d+)ms\)$`).FindStringSubmatch(l); m != nil {
-			if ms, _ := strconv.Atoi(m[1]); ms < 200 {
-				t.Errorf("-d 200 let through %q", l)
+	for _, name := range []string{"bootstrap", "go-bootstrap"} {
+		t.Run(name, func(t *testing.T) {
+			g := start(t, nil, name)
+			pid := spawn(t, "sleep", "0.3")
+			g.waitFor(regexp.MustCompile(fmt.Sprintf(`EXEC\s+sleep\s+%d\s+%d\s+\S*/sleep$`, pid, os.Getpid())), lineTimeout)
+			m := g.waitFor(regexp.MustCompile(fmt.Sprintf(`EXIT\s+sleep\s+%d\s+%d\s+\[0\] \((\d+)ms\)$`, pid, os.Getpid())), lineTimeout)
+			if ms, _ := strconv.Atoi(m[1]); ms < 280 || ms > 3000 {
+				t.Errorf("sleep 0.3 lived %d ms by %s's count", ms, name)
 			}
-		}
+			g.stop()
+
+			// -d 200: only exits of processes that lived 200 ms or more, no execs.
+			g = start(t, nil, name, "-d", "200")
+			short := spawn(t, "sleep", "0.01")
+			long := spawn(t, "sleep", "0.4")
+			m = g.waitFor(regexp.MustCompile(fmt.Sprintf(`EXIT\s+sleep\s+%d\s+.*\((\d+)ms\)$`, long)), lineTimeout)
+			if ms, _ := strconv.Atoi(m[1]); ms < 380 {
+				t.Errorf("sleep 0.4 lived %d ms by %s's count", ms, name)
+			}
+			for _, l := range g.seen {
+				if strings.Contains(l, " EXEC ") || regexp.MustCompile(fmt.Sprintf(`\s%d\s`, short)).MatchString(l) {
+					t.Errorf("-d 200 let through %q", l)
+				}
+				if m := regexp.MustCompile(`\((\d+)ms\)$`).FindStringSubmatch(l); m != nil {
+					if ms, _ := strconv.Atoi(m[1]); ms < 200 {
+						t.Errorf("-d 200 let through %q", l)
+					}
+				}
+			}
+		})
 	}
 }
 
@@ -111,10 +118,18 @@ func TestOpensnoop(t *testing.T) {
 	}
 }
 
+// The runqlat example in C and in Go: a histogram read from a map, and a
+// .bss counter read back from the kernel.
 func TestRunqlat(t *testing.T) {
-	g := startNoWait(t, nil, "runqlat", "1", "1")
+	for _, name := range []string{"runqlat", "go-runqlat"} {
+		t.Run(name, func(t *testing.T) { checkRunqlat(t, name) })
+	}
+}
+
+func checkRunqlat(t *testing.T, name string) {
+	g := startNoWait(t, nil, name, "1", "1")
 	if code := g.wait(20 * time.Second); code != 0 {
-		t.Fatalf("runqlat exited %d; stderr:\n%s", code, g.errText())
+		t.Fatalf("%s exited %d; stderr:\n%s", name, code, g.errText())
 	}
 	out := strings.Join(g.seen, "\n")
 	if !regexp.MustCompile(`(?m)^\s+usecs\s+: count\s+distribution$`).MatchString(out) {
