@@ -52,6 +52,12 @@ func (g *guest) open(handle uint64, elf []byte) (*object, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A guest's maps live and die with it: nothing is pinned to bpffs, and
+	// no map pinned there by anyone else is reused.
+	if err := obj.NoPinning(); err != nil {
+		obj.Close()
+		return nil, err
+	}
 	if err := obj.Load(); err != nil {
 		obj.Close()
 		return nil, err

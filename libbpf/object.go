@@ -43,6 +43,18 @@ func Open(name string, buf []byte) (*Object, error) {
 	return &Object{obj: obj, elf: elf, name: name}, nil
 }
 
+// NoPinning makes libbpf ignore the maps' pinning attributes: no map is
+// then reused from, or pinned to, bpffs (a pinned map would outlive the
+// object, and reusing one would hand over another program's map).
+func (o *Object) NoPinning() error {
+	for m := C.bpf_object__next_map(o.obj, nil); m != nil; m = C.bpf_object__next_map(o.obj, m) {
+		if rc := C.bpf_map__set_pin_path(m, nil); rc != 0 {
+			return fmt.Errorf("map %q: unset pin path: %w", C.GoString(C.bpf_map__name(m)), syscall.Errno(-rc))
+		}
+	}
+	return nil
+}
+
 // Load creates the object's maps and loads its programs, applying CO-RE
 // relocations against the running kernel's BTF.
 func (o *Object) Load() error {
