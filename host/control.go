@@ -28,11 +28,12 @@ const (
 // callback (Wasm code), each record a poll delivers, and a poll's wait
 // (which the waker interrupts).
 type control struct {
-	mu    sync.Mutex
-	cond  sync.Cond
-	state runState
-	cause error         // why the guest was stopped
-	done  chan struct{} // closed when stopped: ends blocking WASI calls
+	mu     sync.Mutex
+	cond   sync.Cond
+	state  runState
+	cause  error         // why the guest was stopped
+	done   chan struct{} // closed when stopped: ends blocking WASI calls
+	closed bool          // the guest has ended and the waker is gone
 
 	waker *libbpf.Waker
 
@@ -58,7 +59,7 @@ func newControl(cpuLimit time.Duration) (*control, error) {
 func (c *control) pause() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.state == running {
+	if c.state == running && !c.closed {
 		c.state = paused
 		c.waker.Wake()
 	}
@@ -67,7 +68,7 @@ func (c *control) pause() {
 func (c *control) resume() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.state == paused {
+	if c.state == paused && !c.closed {
 		c.state = running
 		c.waker.Reset()
 		c.cond.Broadcast()
@@ -81,7 +82,7 @@ func (c *control) stop(cause error) {
 }
 
 func (c *control) stopLocked(cause error) {
-	if c.state != stopped {
+	if c.state != stopped && !c.closed {
 		c.state, c.cause = stopped, cause
 		close(c.done)
 		c.waker.Wake()
@@ -121,4 +122,11 @@ func (c *control) onDeadline() (uint64, error) {
 	return 1, nil
 }
 
-func (c *control) close() { c.waker.Close() }
+// close releases the waker once the guest has ended; Pause, Resume and
+// Terminate are no-ops from then on (an embedder may call them late).
+func (c *control) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	c.waker.Close()
+}

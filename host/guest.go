@@ -24,9 +24,10 @@ type guest struct {
 
 	// Resolved on first use: a module's start function may call the host
 	// before Instantiate returns.
-	mem      *wasmtime.Memory
-	table    *wasmtime.Table
-	callback *wasmtime.Func
+	mem        *wasmtime.Memory
+	table      *wasmtime.Table
+	callback   *wasmtime.Func // the callback-wrapper's export, type-checked
+	sampleFunc *wasmtime.Func // the last table function that passed the type check
 
 	objects    map[uint64]*object
 	lastHandle uint64
@@ -62,7 +63,7 @@ type mapRef struct {
 
 // buffer is a ring or perf buffer consumer.
 type buffer interface {
-	Poll(w *libbpf.Waker, timeoutMs int, fn libbpf.SampleFunc) (int, error)
+	PollDirect(w *libbpf.Waker, timeoutMs int, fn, ctx unsafe.Pointer) (int, error)
 	PollBatch(w *libbpf.Waker, timeoutMs int, dst []byte) (int, error)
 	Target() unsafe.Pointer // for the C path of the batched poll (host/internal/cabi)
 	Close()

@@ -201,3 +201,23 @@ func TestHostFuncs(t *testing.T) {
 		t.Fatalf("redefining an ABI function: %v", err)
 	}
 }
+
+// Pause, Resume and Terminate of a guest that has ended do nothing.
+func TestControlAfterEnd(t *testing.T) {
+	rt := newRuntime(t)
+	inst, err := rt.Start(context.Background(), wat(t, `(module (memory (export "memory") 1) (func (export "_start")))`), host.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, err := inst.Wait(); code != 0 || err != nil {
+		t.Fatalf("Wait = %d, %v", code, err)
+	}
+	for i := 0; i < 3; i++ {
+		inst.Pause()
+		inst.Resume()
+		inst.Terminate()
+	}
+	if code, err := inst.Wait(); code != 0 || err != nil {
+		t.Fatalf("Wait after late calls = %d, %v", code, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/cgo"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -20,33 +21,17 @@ var ErrWoken = errors.New("poll interrupted")
 // its result, as in libbpf.
 type SampleFunc func(data []byte) int
 
-// consumer is what the C trampolines reach through a cgo.Handle: the
-// callback of the poll in progress.
+// consumer is what the C trampolines reach through a cgo.Handle: the Go
+// callback of the poll in progress, and what a perf buffer reported lost.
 type consumer struct {
-	fn      SampleFunc
-	count   int
-	stopped int // the callback's negative result, or 0
-	lost    uint64
+	fn   SampleFunc
+	lost uint64
 }
 
-func (c *consumer) deliver(data unsafe.Pointer, size int) int {
-	c.count++
+//export wbGoSample
+func wbGoSample(h C.uintptr_t, data unsafe.Pointer, size C.uint32_t) C.int {
 	// data points into libbpf's mmap'ed ring: valid for this call only.
-	rc := c.fn(unsafe.Slice((*byte)(data), size))
-	if rc < 0 {
-		c.stopped = rc
-	}
-	return rc
-}
-
-//export wbGoRingSample
-func wbGoRingSample(h C.uintptr_t, data unsafe.Pointer, size C.size_t) C.int {
-	return C.int(cgo.Handle(h).Value().(*consumer).deliver(data, int(size)))
-}
-
-//export wbGoPerfSample
-func wbGoPerfSample(h C.uintptr_t, data unsafe.Pointer, size C.uint32_t) C.int {
-	return C.int(cgo.Handle(h).Value().(*consumer).deliver(data, int(size)))
+	return C.int(cgo.Handle(h).Value().(*consumer).fn(unsafe.Slice((*byte)(data), int(size))))
 }
 
 //export wbGoPerfLost
@@ -55,8 +40,13 @@ func wbGoPerfLost(h C.uintptr_t, cpu C.int, lost C.uint64_t) {
 }
 
 // Waker interrupts polls from another goroutine: once woken, every poll
-// that is given it returns [ErrWoken] at once, until Reset.
-type Waker struct{ fd int }
+// that is given it returns [ErrWoken] at once, until Reset. A poll that is
+// delivering records stops before the next one, which waits for the next
+// poll.
+type Waker struct {
+	fd     int
+	raised *C.int // C memory: read by the C callbacks between records
+}
 
 // NewWaker returns a Waker backed by an eventfd.
 func NewWaker() (*Waker, error) {
@@ -64,17 +54,20 @@ func NewWaker() (*Waker, error) {
 	if errno != 0 {
 		return nil, fmt.Errorf("eventfd: %w", errno)
 	}
-	return &Waker{fd: int(fd)}, nil
+	raised := (*C.int)(C.calloc(1, C.sizeof_int))
+	return &Waker{fd: int(fd), raised: raised}, nil
 }
 
 // Wake interrupts current and future polls given this Waker.
 func (w *Waker) Wake() {
+	atomic.StoreInt32((*int32)(unsafe.Pointer(w.raised)), 1)
 	one := [8]byte{1}
 	syscall.Write(w.fd, one[:])
 }
 
 // Reset makes polls wait again.
 func (w *Waker) Reset() {
+	atomic.StoreInt32((*int32)(unsafe.Pointer(w.raised)), 0)
 	var buf [8]byte
 	syscall.Read(w.fd, buf[:]) // non-blocking: EAGAIN when not woken
 }
@@ -83,13 +76,23 @@ func (w *Waker) Reset() {
 func (w *Waker) FD() int { return w.fd }
 
 // Close releases the eventfd.
-func (w *Waker) Close() { syscall.Close(w.fd) }
+func (w *Waker) Close() {
+	syscall.Close(w.fd)
+	C.free(unsafe.Pointer(w.raised))
+}
 
 func (w *Waker) wakeFD() C.int {
 	if w == nil {
 		return -1
 	}
 	return C.int(w.fd)
+}
+
+func (w *Waker) flag() *C.int {
+	if w == nil {
+		return nil
+	}
+	return w.raised
 }
 
 // poller is what ring and perf buffers share: a libbpf manager with an
@@ -122,32 +125,37 @@ func (p *poller) free() {
 func (p *poller) Target() unsafe.Pointer { return unsafe.Pointer(p.t) }
 
 // poll waits up to timeoutMs (negative: forever) for records, then hands
-// every ready record to fn through consume.
-func (p *poller) poll(w *Waker, timeoutMs int, fn SampleFunc, consume func() C.int) (int, error) {
-	if p.c.busy != 0 {
-		return 0, fmt.Errorf("poll: already polling this buffer: %w", syscall.EBUSY)
-	}
-	switch rc := C.wb_wait(p.t.epfd, w.wakeFD(), C.int(timeoutMs)); {
-	case rc < 0:
-		return 0, fmt.Errorf("poll: %w", syscall.Errno(-rc))
-	case rc == 2:
+// every ready record to fn, or, with direct set, to the C function direct
+// with directCtx.
+func (p *poller) poll(w *Waker, timeoutMs int, fn SampleFunc, direct, directCtx unsafe.Pointer) (int, error) {
+	p.cons.fn = fn
+	p.c.direct = (*[0]byte)(direct)
+	p.c.direct_ctx = directCtx
+	rc := C.wb_poll_classic(p.t, w.wakeFD(), w.flag(), C.int(timeoutMs))
+	p.cons.fn, p.c.direct, p.c.direct_ctx = nil, nil, nil
+	count := int(p.c.count)
+	switch {
+	case rc == C.WB_WOKEN:
 		return 0, ErrWoken
-	case rc == 0:
-		return 0, nil
-	}
-	p.c.busy = 1
-	p.cons.fn, p.cons.count, p.cons.stopped = fn, 0, 0
-	rc := consume()
-	count, stopped := p.cons.count, p.cons.stopped
-	p.cons.fn = nil
-	p.c.busy = 0
-	if stopped < 0 {
-		return stopped, nil
-	}
-	if rc < 0 {
-		return count, fmt.Errorf("consume: %w", syscall.Errno(-rc))
+	case p.c.held != 0:
+		return count, ErrWoken
+	case p.c.stopped < 0:
+		return int(p.c.stopped), nil
+	case rc == -C.int64_t(syscall.EBUSY):
+		return 0, fmt.Errorf("poll: already polling this buffer: %w", syscall.EBUSY)
+	case rc < 0:
+		return count, fmt.Errorf("poll: %w", syscall.Errno(-rc))
 	}
 	return count, nil
+}
+
+// PollDirect is Poll with a C sample function, int fn(void *ctx, void
+// *data, uint32_t size), called with ctx for each record: no Go on the
+// path of a record. A Waker raised while records are delivered stops the
+// poll before the next record, which is kept for the next poll; the poll
+// then returns the records it delivered and ErrWoken.
+func (p *poller) PollDirect(w *Waker, timeoutMs int, fn, ctx unsafe.Pointer) (int, error) {
+	return p.poll(w, timeoutMs, nil, fn, ctx)
 }
 
 // PollBatch waits as Poll does (not at all if a record is held over from
@@ -194,10 +202,8 @@ func NewRingBuffer(mapFD int) (*RingBuffer, error) {
 // record in order. It returns the number of records consumed, or fn's
 // negative result if fn stopped it. A woken w makes it return ErrWoken.
 func (r *RingBuffer) Poll(w *Waker, timeoutMs int, fn SampleFunc) (int, error) {
-	return r.poll(w, timeoutMs, fn, r.consume)
+	return r.poll(w, timeoutMs, fn, nil, nil)
 }
-
-func (r *RingBuffer) consume() C.int { return C.ring_buffer__consume(r.rb) }
 
 // Close frees the consumer.
 func (r *RingBuffer) Close() {
@@ -233,10 +239,8 @@ func NewPerfBuffer(mapFD int) (*PerfBuffer, error) {
 // Poll is [RingBuffer.Poll] for perf buffers; records of one CPU arrive in
 // order, CPUs one after another.
 func (p *PerfBuffer) Poll(w *Waker, timeoutMs int, fn SampleFunc) (int, error) {
-	return p.poll(w, timeoutMs, fn, p.consume)
+	return p.poll(w, timeoutMs, fn, nil, nil)
 }
-
-func (p *PerfBuffer) consume() C.int { return C.perf_buffer__consume(p.pb) }
 
 // Lost is the number of records the kernel dropped because the buffer was
 // full, since the buffer was created.

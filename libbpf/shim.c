@@ -41,6 +41,24 @@ static void wb_put(struct wb_consumer *c, const void *data, uint32_t n)
 	c->count++;
 }
 
+// wb_stash keeps a record that libbpf has consumed but nobody received,
+// to deliver it first next time.
+static void wb_stash(struct wb_consumer *c, const void *data, uint32_t n)
+{
+	if (data != c->pend) {
+		if (n > c->pend_cap) {
+			char *p = realloc(c->pend, n);
+			if (!p)
+				return; // out of memory: the record is lost, as libbpf would lose it
+			c->pend = p;
+			c->pend_cap = n;
+		}
+		memcpy(c->pend, data, n);
+	}
+	c->pend_len = n;
+	c->has_pend = 1;
+}
+
 // wb_batch_add appends a record, cutting one that can never fit, and
 // stashes the first record that does not fit now: 0 to go on, -1 to stop.
 static int wb_batch_add(struct wb_consumer *c, const void *data, uint32_t n)
@@ -51,17 +69,26 @@ static int wb_batch_add(struct wb_consumer *c, const void *data, uint32_t n)
 		wb_put(c, data, n);
 		return 0;
 	}
-	if (n > c->pend_cap) {
-		char *p = realloc(c->pend, n);
-		if (!p)
-			return -1; // out of memory: the record is lost, as libbpf would lose it
-		c->pend = p;
-		c->pend_cap = n;
-	}
-	memcpy(c->pend, data, n);
-	c->pend_len = n;
-	c->has_pend = 1;
+	wb_stash(c, data, n);
 	return -1;
+}
+
+// wb_classic_add hands one record to the poll's callback, unless the Waker
+// was raised: then the record is held for later and the consume stops.
+static int wb_classic_add(struct wb_consumer *c, void *data, uint32_t n)
+{
+	int rc;
+
+	if (c->raised && *c->raised) {
+		wb_stash(c, data, n);
+		c->held = 1;
+		return -1;
+	}
+	c->count++;
+	rc = c->direct ? c->direct(c->direct_ctx, data, n) : wbGoSample(c->handle, data, n);
+	if (rc < 0)
+		c->stopped = rc;
+	return rc;
 }
 
 void wb_batch_begin(struct wb_consumer *c, char *dst, uint32_t cap)
@@ -94,7 +121,7 @@ static int wb_ring_sample(void *ctx, void *data, size_t size)
 
 	if (c->dst)
 		return wb_batch_add(c, data, (uint32_t)size);
-	return wbGoRingSample(c->handle, data, size);
+	return wb_classic_add(c, data, (uint32_t)size);
 }
 
 struct ring_buffer *wb_ring_buffer_new(int map_fd, struct wb_consumer *c)
@@ -120,7 +147,7 @@ static enum bpf_perf_event_ret wb_perf_event(void *ctx, int cpu, struct perf_eve
 	switch (ev->type) {
 	case PERF_RECORD_SAMPLE: {
 		struct wb_consumer *c = ctx;
-		int rc = c->dst ? wb_batch_add(c, s->data, s->size) : wbGoPerfSample(c->handle, s->data, s->size);
+		int rc = c->dst ? wb_batch_add(c, s->data, s->size) : wb_classic_add(c, s->data, s->size);
 		return rc < 0 ? LIBBPF_PERF_EVENT_ERROR : LIBBPF_PERF_EVENT_CONT;
 	}
 	case PERF_RECORD_LOST:
@@ -204,4 +231,38 @@ int64_t wb_poll_batch(struct wb_target *t, int wake_fd, int timeout_ms, char *ds
 	if (rc < 0 && !c->has_pend)
 		return rc;
 	return n;
+}
+
+// wb_poll_classic is a classic poll in one call from Go: wait (unless a
+// record is held over), then hand every ready record to the callback, in
+// order, the held-over record first. Returns what consume returned, or
+// WB_WOKEN if the wait was interrupted; c->count, c->stopped and c->held
+// tell the rest.
+int64_t wb_poll_classic(struct wb_target *t, int wake_fd, volatile int *raised, int timeout_ms)
+{
+	struct wb_consumer *c = t->c;
+	int rc = 0;
+
+	if (c->busy)
+		return -EBUSY;
+	c->raised = raised;
+	c->count = c->stopped = c->held = 0;
+	if (!c->has_pend) {
+		rc = wb_wait(t->epfd, wake_fd, timeout_ms);
+		if (rc < 0)
+			return rc;
+		if (rc == 2)
+			return WB_WOKEN;
+		if (rc == 0)
+			return 0;
+	}
+	c->busy = 1;
+	if (c->has_pend) {
+		c->has_pend = 0;
+		rc = wb_classic_add(c, c->pend, c->pend_len);
+	}
+	if (rc >= 0)
+		rc = t->rb ? ring_buffer__consume(t->rb) : perf_buffer__consume(t->pb);
+	c->busy = 0;
+	return rc;
 }

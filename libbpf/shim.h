@@ -21,6 +21,15 @@ struct wb_consumer {
 	uint32_t pend_len, pend_cap;
 	int has_pend;
 	int busy; // a poll of this buffer is in progress (a callback may try another)
+
+	// A classic poll: each record goes to direct(direct_ctx, ...) if set,
+	// else to the Go callback. While *raised (the poll's Waker) is set, the
+	// next record is held (as pend) and the consume stops: held is then 1.
+	volatile int *raised;
+	int (*direct)(void *ctx, void *data, uint32_t size);
+	void *direct_ctx;
+	int stopped; // a callback's negative result, which stopped the poll
+	int held;
 };
 
 // wb_target is everything a batched poll of one buffer needs, so that
@@ -39,6 +48,7 @@ int wb_wait(int epoll_fd, int wake_fd, int timeout_ms);
 void wb_batch_begin(struct wb_consumer *c, char *dst, uint32_t cap);
 uint32_t wb_batch_end(struct wb_consumer *c);
 void wb_consumer_free(struct wb_consumer *c);
+int64_t wb_poll_classic(struct wb_target *t, int wake_fd, volatile int *raised, int timeout_ms);
 
 #define WB_WOKEN (-(1LL << 40))
 int64_t wb_poll_batch(struct wb_target *t, int wake_fd, int timeout_ms, char *dst, uint32_t cap);

@@ -107,3 +107,9 @@ func CallI32x3(store wasmtime.Storelike, f *wasmtime.Func, a, b, c int32) (int32
 	}
 	return 0, &Trap{Message: msg}
 }
+
+// SameFunc reports whether a and b are the same function of a store (a
+// funcref read from a table twice gives two *Func values).
+func SameFunc(a, b *wasmtime.Func) bool {
+	return *(*C.wasmtime_func_t)(unsafe.Pointer(a)) == *(*C.wasmtime_func_t)(unsafe.Pointer(b))
+}

@@ -83,3 +83,12 @@ func BenchmarkGuestCall(b *testing.B) {
 		}
 	})
 }
+
+func TestSameFunc(t *testing.T) {
+	store, inst := instantiate(t)
+	defer store.Close()
+	a1, a2, b := inst.GetFunc(store, "sum"), inst.GetFunc(store, "sum"), inst.GetFunc(store, "trap")
+	if !SameFunc(a1, a2) || SameFunc(a1, b) {
+		t.Fatalf("SameFunc: sum~sum %v, sum~trap %v", SameFunc(a1, a2), SameFunc(a1, b))
+	}
+}
