@@ -60,6 +60,9 @@ static int wbx_deliver(void *p, void *rec, uint32_t size)
 }
 
 static void *wbx_deliver_fn(void) { return (void *)wbx_deliver; }
+
+// As the poll calls it, for tests and benchmarks.
+static int wbx_deliver_one(void *p, void *rec, uint32_t size) { return wbx_deliver(p, rec, size); }
 */
 import "C"
 
@@ -112,6 +115,12 @@ func (d *Deliverer) Err() error {
 		return &Exit{Code: int(d.d.status), Message: msg}
 	}
 	return &Trap{Message: msg}
+}
+
+// deliver hands rec to the guest as a poll would: for tests and benchmarks
+// (rec must not be empty).
+func (d *Deliverer) deliver(rec []byte) int32 {
+	return int32(C.wbx_deliver_one(unsafe.Pointer(d.d), unsafe.Pointer(&rec[0]), C.uint32_t(len(rec))))
 }
 
 // Free releases the delivery state.

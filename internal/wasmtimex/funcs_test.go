@@ -41,28 +41,54 @@ func instantiate(t testing.TB) (*wasmtime.Store, *wasmtime.Instance) {
 	return store, inst
 }
 
-func TestCallI32x3(t *testing.T) {
+func TestDeliverer(t *testing.T) {
 	store, inst := instantiate(t)
 	defer store.Close()
-
-	got, err := CallI32x3(store, inst.GetFunc(store, "sum"), 1, 20, -300)
-	if err != nil || got != -279 {
-		t.Fatalf("sum = %d, %v; want -279", got, err)
-	}
-	_, err = CallI32x3(store, inst.GetFunc(store, "trap"), 0, 0, 0)
-	var trap *Trap
-	if !errors.As(err, &trap) || !strings.Contains(trap.Message, "unreachable") {
-		t.Fatalf("trap: %v", err)
-	}
-	_, err = CallI32x3(store, inst.GetFunc(store, "exit"), 7, 0, 0)
-	var exit *Exit
-	if !errors.As(err, &exit) || exit.Code != 7 {
-		t.Fatalf("exit: %v", err)
+	mem := inst.GetExport(store, "memory").Memory()
+	rec := []byte("a record of 20 bytes")
+	for _, tt := range []struct {
+		fn   string
+		max  uint32
+		want int32
+		err  string
+	}{
+		{"sum", 64, 7 + 1024 + 20, ""}, // ctx + data + n
+		{"sum", 8, 7 + 1024 + 8, ""},   // the record cut to max
+		{"trap", 64, -1, "unreachable"},
+		{"exit", 64, -1, "exit"},
+	} {
+		d := NewDeliverer(store, mem, inst.GetFunc(store, tt.fn), 7, 1024, tt.max)
+		got := d.deliver(rec)
+		err := d.Err()
+		d.Free()
+		if got != tt.want {
+			t.Errorf("%s max %d: got %d, want %d", tt.fn, tt.max, got, tt.want)
+		}
+		switch tt.err {
+		case "":
+			n := min(int(tt.max), len(rec))
+			if err != nil {
+				t.Errorf("%s: %v", tt.fn, err)
+			}
+			if data := mem.UnsafeData(store)[1024 : 1024+n]; string(data) != string(rec[:n]) {
+				t.Errorf("%s: guest memory holds %q", tt.fn, data)
+			}
+		case "unreachable":
+			var trap *Trap
+			if !errors.As(err, &trap) || !strings.Contains(trap.Message, "unreachable") {
+				t.Errorf("trap: %v", err)
+			}
+		case "exit":
+			var exit *Exit
+			if !errors.As(err, &exit) || exit.Code != 7 {
+				t.Errorf("exit: %v", err)
+			}
+		}
 	}
 }
 
 // BenchmarkGuestCall compares one host-to-guest call through wasmtime-go's
-// checked Call with the unchecked path the poll callbacks use.
+// checked Call with the copy-and-call a classic poll makes per record.
 func BenchmarkGuestCall(b *testing.B) {
 	store, inst := instantiate(b)
 	defer store.Close()
@@ -74,11 +100,14 @@ func BenchmarkGuestCall(b *testing.B) {
 			}
 		}
 	})
-	b.Run("CallI32x3", func(b *testing.B) {
+	b.Run("Deliverer", func(b *testing.B) {
+		d := NewDeliverer(store, inst.GetExport(store, "memory").Memory(), sum, 1, 1024, 64)
+		defer d.Free()
+		rec := make([]byte, 64)
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			if _, err := CallI32x3(store, sum, 1, 2, 3); err != nil {
-				b.Fatal(err)
+			if d.deliver(rec) < 0 {
+				b.Fatal(d.Err())
 			}
 		}
 	})
