@@ -55,3 +55,10 @@ func (wasmHost) mapFD(h uint64, name []byte) int32 {
 func (wasmHost) mapOperate(fd, cmd int32, key, value, nextKey unsafe.Pointer, flags uint64) int32 {
 	return wasmBPFMapOperate(fd, cmd, key, value, nextKey, flags)
 }
+
+// mapOperate calls the import directly, not through hostABI: pointers
+// passed through an interface escape to the heap, and a map call would
+// then allocate its key and value every time.
+func mapOperate(_ *Object, fd, cmd int32, key, value, nextKey unsafe.Pointer, flags uint64) int32 {
+	return wasmBPFMapOperate(fd, cmd, key, value, nextKey, flags)
+}

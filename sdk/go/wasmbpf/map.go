@@ -48,7 +48,7 @@ func (m *Map) operate(op string, cmd int32, key, value, next unsafe.Pointer, fla
 	if m.obj.h == 0 {
 		return &Error{Op: op, Name: m.name, Err: syscall.EBADF}
 	}
-	if r := m.obj.host.mapOperate(m.fd, cmd, key, value, next, flags); r < 0 {
+	if r := mapOperate(m.obj, m.fd, cmd, key, value, next, flags); r < 0 {
 		return hostError(op, m.name, r)
 	}
 	return nil
