@@ -54,15 +54,21 @@ func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instanc
 		return nil, err
 	}
 
-	rt.mu.Lock()
-	if rt.closed {
-		rt.mu.Unlock()
+	// release frees what Start made, in this order: the store holds the
+	// guest's ends of the stdio pipes and the functions of the C table.
+	release := func() {
 		store.Close()
 		g.maptab.Free()
 		streams.Wait()
 		linker.Close()
 		module.Close()
 		ctl.close()
+	}
+
+	rt.mu.Lock()
+	if rt.closed {
+		rt.mu.Unlock()
+		release()
 		return nil, errors.New("runtime is closed")
 	}
 	rt.live[inst] = struct{}{}
@@ -71,6 +77,7 @@ func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instanc
 
 	stop := context.AfterFunc(ctx, func() { ctl.stop(context.Cause(ctx)) })
 	go func() {
+		// Deferred, so that even a panic leaves nothing in the kernel.
 		defer rt.guests.Done()
 		defer close(inst.done)
 		defer func() {
@@ -78,15 +85,10 @@ func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instanc
 			delete(rt.live, inst)
 			rt.mu.Unlock()
 		}()
+		defer release()
+		defer g.closeAll() // nothing the guest loaded outlives it
+		defer stop()
 		inst.code, inst.err = g.run(linker, module)
-		stop()
-		g.closeAll() // nothing the guest loaded outlives it
-		store.Close()
-		g.maptab.Free() // after the store, which holds its function
-		streams.Wait()
-		linker.Close()
-		module.Close()
-		ctl.close()
 	}()
 	return inst, nil
 }
