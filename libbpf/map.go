@@ -67,7 +67,7 @@ func (t MapType) String() string {
 	if s := C.libbpf_bpf_map_type_str(C.enum_bpf_map_type(t)); s != nil {
 		return C.GoString(s)
 	}
-	return "map_type(" + itoa(uint32(t)) + ")"
+	return fmt.Sprintf("map_type(%d)", uint32(t))
 }
 
 // PerCPU reports whether lookups return one value per possible CPU.
@@ -78,18 +78,6 @@ func (t MapType) PerCPU() bool {
 		return true
 	}
 	return false
-}
-
-func itoa(v uint32) string {
-	var b [10]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		if v /= 10; v == 0 {
-			return string(b[i:])
-		}
-	}
 }
 
 // The map operations below take raw pointers so callers can hand the

@@ -91,7 +91,7 @@ static int wb_classic_add(struct wb_consumer *c, void *data, uint32_t n)
 	return rc;
 }
 
-void wb_batch_begin(struct wb_consumer *c, char *dst, uint32_t cap)
+static void wb_batch_begin(struct wb_consumer *c, char *dst, uint32_t cap)
 {
 	c->dst = dst;
 	c->cap = cap;
@@ -103,7 +103,7 @@ void wb_batch_begin(struct wb_consumer *c, char *dst, uint32_t cap)
 	}
 }
 
-uint32_t wb_batch_end(struct wb_consumer *c)
+static uint32_t wb_batch_end(struct wb_consumer *c)
 {
 	c->dst = NULL;
 	return c->len;
@@ -181,7 +181,7 @@ static int64_t wb_now_ms(void)
 // the timeout passes (0). A negative timeout waits forever. The Go runtime
 // interrupts threads with signals (preemption), so EINTR is retried with
 // the time that is left, never with the whole timeout again.
-int wb_wait(int epoll_fd, int wake_fd, int timeout_ms)
+static int wb_wait(int epoll_fd, int wake_fd, int timeout_ms)
 {
 	struct pollfd fds[2] = {
 		{ .fd = epoll_fd, .events = POLLIN },

@@ -44,12 +44,11 @@ struct wb_target {
 void wb_install_print(void);
 struct ring_buffer *wb_ring_buffer_new(int map_fd, struct wb_consumer *c);
 struct perf_buffer *wb_perf_buffer_new(int map_fd, size_t page_cnt, struct wb_consumer *c);
-int wb_wait(int epoll_fd, int wake_fd, int timeout_ms);
-void wb_batch_begin(struct wb_consumer *c, char *dst, uint32_t cap);
-uint32_t wb_batch_end(struct wb_consumer *c);
 void wb_consumer_free(struct wb_consumer *c);
 int64_t wb_poll_classic(struct wb_target *t, int wake_fd, volatile int *raised, int timeout_ms);
 
+// The polls' result for a wait that the Waker interrupted. wb_poll_batch
+// is also called from host/internal/cabi's C fast path.
 #define WB_WOKEN (-(1LL << 40))
 int64_t wb_poll_batch(struct wb_target *t, int wake_fd, int timeout_ms, char *dst, uint32_t cap);
 

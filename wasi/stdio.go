@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
@@ -54,22 +55,13 @@ func Configure(store *wasmtime.Store, cfg Config) (*Streams, error) {
 
 func splitEnv(env []string) (keys, values []string, err error) {
 	for _, kv := range env {
-		k, v, ok := cutEnv(kv)
-		if !ok {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
 			return nil, nil, fmt.Errorf("environment entry %q: want KEY=VALUE", kv)
 		}
 		keys, values = append(keys, k), append(values, v)
 	}
 	return keys, values, nil
-}
-
-func cutEnv(kv string) (string, string, bool) {
-	for i := 0; i < len(kv); i++ {
-		if kv[i] == '=' {
-			return kv[:i], kv[i+1:], i > 0
-		}
-	}
-	return "", "", false
 }
 
 // fdPath names an open descriptor of this process as a path, the only way

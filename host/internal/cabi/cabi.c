@@ -4,6 +4,8 @@
 #include <bpf/bpf.h>
 
 #include "cabi.h"
+// The libbpf package's batched poll, linked into the same program.
+#include "shim.h"
 #include "_cgo_export.h"
 
 // The kernel's bpf_cmd numbers the ABI accepts.
@@ -99,10 +101,6 @@ static wasm_trap_t *wb_mapop(void *env, wasmtime_caller_t *caller, wasmtime_val_
 	return NULL;
 }
 
-// The libbpf package's batched poll (libbpf/shim.c), linked into the same
-// program; WB_WOKEN as there.
-#define WB_WOKEN (-(1LL << 40))
-extern int64_t wb_poll_batch(void *target, int wake_fd, int timeout_ms, char *dst, uint32_t cap);
 
 static wasm_trap_t *wb_batch(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *args, size_t n)
 {

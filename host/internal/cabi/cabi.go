@@ -14,7 +14,7 @@
 package cabi
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../../internal/wasmtimex/include
+#cgo CFLAGS: -I${SRCDIR}/../../../internal/wasmtimex/include -I${SRCDIR}/../../../libbpf
 #cgo pkg-config: libbpf
 #include <stdlib.h>
 #include "cabi.h"
