@@ -9,12 +9,16 @@
 #     -v "$PWD/examples/bootstrap/bootstrap.wasm:/bootstrap.wasm:ro" wasm-bpf /bootstrap.wasm
 
 FROM golang:1.26-bookworm AS build
-# The static archives build-static.sh links (libbpf, libelf, zlib, zstd) and
-# `file` for its check; with these present it does not run deps.sh.
-RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-	libbpf-dev libelf-dev zlib1g-dev libzstd-dev pkg-config file \
-	&& rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+# The static archives build-static.sh links (libbpf 1.4 from bookworm-backports,
+# libelf, zlib, zstd) and `file` for its check; with these present it does not
+# run deps.sh. backports.sh adds the suite with the image's own Debian mirror.
+COPY scripts/backports.sh scripts/
+RUN bash scripts/backports.sh && apt-get update -qq \
+	&& apt-get install -y -qq --no-install-recommends \
+	libelf-dev zlib1g-dev libzstd-dev pkg-config file \
+	&& apt-get install -y -qq --no-install-recommends -t bookworm-backports libbpf-dev \
+	&& rm -rf /var/lib/apt/lists/*
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .

@@ -1,4 +1,4 @@
-// Package libbpf is a thin cgo layer over the system's libbpf (1.1+).
+// Package libbpf is a thin cgo layer over the system's libbpf (1.4+).
 //
 // It mirrors libbpf's C API closely, so its behaviour is libbpf's: an
 // [Object] is opened from memory with bpf_object__open_mem and loaded with

@@ -11,15 +11,29 @@ packages=(
 	file # scripts/build-static.sh checks its result with it
 )
 
+export DEBIAN_FRONTEND=noninteractive
+updated=
+apt_update() { [ -n "$updated" ] || apt-get update -qq; updated=1; }
+
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if ((${#missing[@]})); then
 	echo "deps: installing ${missing[*]}" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
+	apt_update
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# libbpf 1.4 (bookworm-backports): 1.1 crashes on objects with bad BTF. The
+# suite is added with the URIs of the machine's own Debian source, so no
+# mirror is named here.
+if dpkg --compare-versions "$(dpkg-query -W -f='${Version}' libbpf-dev 2>/dev/null)" lt 1:1.4; then
+	bash "$(dirname "$0")/backports.sh" >/dev/null
+	updated=
+	apt_update
+	echo "deps: installing libbpf-dev from bookworm-backports" >&2
+	apt-get install -y -qq --no-install-recommends -t bookworm-backports libbpf-dev libbpf1 >/dev/null
 fi
 
 # Go is expected at /usr/local/go (the machine's own); make it visible.
