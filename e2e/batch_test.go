@@ -11,7 +11,7 @@ import (
 	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
 )
 
-// The batched poll of wasm_bpf_ext (docs/abi-ext.md): refusals, every
+// The batched poll of wasm_bpf_ext (docs/abi.md): refusals, every
 // record delivered through ring and perf buffers, with batch buffers from
 // roomy to one record at a time (the rest held over, none lost), and
 // records cut to fit a buffer smaller than one.

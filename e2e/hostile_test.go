@@ -19,7 +19,7 @@ const (
 )
 
 // hostileCases is what testdata/hostile.c must print for each "case <name>
-// <ret>" line, per the host ABI contract (shared/abi.md).
+// <ret>" line, per the host ABI contract (docs/abi.md).
 var hostileCases = map[string]int64{
 	// load: any failure is handle 0.
 	"load_ptr_oob":       0,

@@ -17,7 +17,7 @@ const (
 
 // define adds the guest's host functions to the linker: the six functions
 // of import module wasm_bpf, the callback-wrapper poll, and our extensions
-// in wasm_bpf_ext (docs/abi-ext.md).
+// in wasm_bpf_ext (docs/abi.md).
 func (g *guest) define(l *wasmtime.Linker) error {
 	i32 := wasmtime.NewValType(wasmtime.KindI32)
 	i64 := wasmtime.NewValType(wasmtime.KindI64)

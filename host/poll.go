@@ -56,7 +56,7 @@ func (g *guest) wrapperPoll(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime
 
 // batchPoll is wasm_bpf_ext.wasm_bpf_buffer_poll_batch(handle, fd, buf,
 // buf_size, timeout_ms): ready records are copied into buf, framed, with
-// no call into the guest (docs/abi-ext.md). host/internal/cabi serves the
+// no call into the guest (docs/abi.md). host/internal/cabi serves the
 // common case in C; it calls this for the rest: a first poll (which
 // creates the consumer and hands it to the C path), refusals, and waits
 // that a pause or stop interrupted. A non-nil error traps the guest.

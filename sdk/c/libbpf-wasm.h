@@ -453,7 +453,7 @@ struct bpf_buffer {
 };
 
 #ifdef WASM_BPF_EXT
-/* The batched poll of this runtime (docs/abi-ext.md): many records per
+/* The batched poll of this runtime (docs/abi.md): many records per
  * host call and no call back into the guest. A guest built with
  * -DWASM_BPF_EXT runs only on runtimes that provide wasm_bpf_ext. */
 int wasm_bpf_buffer_poll_batch(uint64_t handle, int fd, void *buf, int buf_size, int timeout_ms)

@@ -1,6 +1,6 @@
 /* wasm-bpf.h: the raw host ABI of wasm-bpf (import module "wasm_bpf" and the
  * "callback-wrapper" poll), for C guests built with clang --target=wasm32-wasi.
- * The contract is ../../shared/abi.md in the project's workspace; signatures
+ * The contract is docs/abi.md in the repository; signatures
  * match the existing C++ and Rust runtimes, so guests built against this
  * header run on them too. Higher-level helpers (skeletons, bpf_buffer) build
  * on these six functions. */

@@ -4,7 +4,7 @@
 // syscall (a Go host function costs ~1 µs more).
 //
 // wasm_bpf_map_operate is served here entirely, as the ABI says
-// (shared/abi.md): -EBADF for an fd that is not a map of this guest,
+// (docs/abi.md): -EBADF for an fd that is not a map of this guest,
 // -EINVAL for an unknown command, -EFAULT for a range outside guest
 // memory, the kernel's result otherwise. wasm_bpf_ext's batched poll is
 // served here when its buffer's consumer exists and its arguments are
