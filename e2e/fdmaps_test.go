@@ -273,28 +273,22 @@ func assertIDsGone(t *testing.T, g *guest, progs, maps map[int]string) {
 // item runs once. Watching objects leave must not keep them.
 func kernelIDs(t *testing.T) (progs, maps map[int]bool) {
 	t.Helper()
-	progs, maps = map[int]bool{}, map[int]bool{}
-	for id := ebpf.ProgramID(0); ; {
-		next, err := ebpf.ProgramGetNextID(id)
+	return walkIDs(t, "BPF_PROG_GET_NEXT_ID", ebpf.ProgramGetNextID), walkIDs(t, "BPF_MAP_GET_NEXT_ID", ebpf.MapGetNextID)
+}
+
+func walkIDs[ID ~uint32](t *testing.T, cmd string, next func(ID) (ID, error)) map[int]bool {
+	t.Helper()
+	ids := map[int]bool{}
+	for id := ID(0); ; {
+		n, err := next(id)
 		if errors.Is(err, os.ErrNotExist) {
-			break
+			return ids
 		}
 		if err != nil {
-			t.Fatalf("BPF_PROG_GET_NEXT_ID: %v", err)
+			t.Fatalf("%s: %v", cmd, err)
 		}
-		progs[int(next)], id = true, next
+		ids[int(n)], id = true, n
 	}
-	for id := ebpf.MapID(0); ; {
-		next, err := ebpf.MapGetNextID(id)
-		if errors.Is(err, os.ErrNotExist) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("BPF_MAP_GET_NEXT_ID: %v", err)
-		}
-		maps[int(next)], id = true, next
-	}
-	return progs, maps
 }
 
 // procFD is one open fd of this process.
