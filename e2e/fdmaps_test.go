@@ -107,6 +107,9 @@ func TestFDsInMapValues(t *testing.T) {
 			fdOf[name] = f.fd
 		}
 	}
+	if len(fdOf) != 4 { // wbfd_entry, wbfd_tail, wbfd_xdpdev, wbfd_xdpcpu
+		a.fatalf("guest A's program fds in this process: %v, want 4 (programs in the kernel: %v)", fdOf, aProgs)
+	}
 	a.sendLine(fmt.Sprintf("own %d %d %d", fdOf["wbfd_tail"], fdOf["wbfd_xdpdev"], fdOf["wbfd_xdpcpu"]))
 	a.waitLine("attached", readyTimeout)
 	sp := newSpawner(t)
