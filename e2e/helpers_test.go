@@ -589,10 +589,23 @@ func head(s []string, n int) []string {
 // ---- kernel objects --------------------------------------------------------
 
 type bpfObj struct {
-	ID     int    `json:"id"`
-	Name   string `json:"name"`
-	Type   string `json:"type"`
-	ProgID int    `json:"prog_id"`
+	ID     int     `json:"id"`
+	Name   string  `json:"name"`
+	Type   bpfType `json:"type"`
+	ProgID int     `json:"prog_id"`
+}
+
+// bpfType is bpftool's name of a type, or its number for a type newer than
+// bpftool (Debian's prints cgrp_storage maps as 32).
+type bpfType string
+
+func (b *bpfType) UnmarshalJSON(data []byte) error {
+	var n int
+	if json.Unmarshal(data, &n) == nil {
+		*b = bpfType(strconv.Itoa(n))
+		return nil
+	}
+	return json.Unmarshal(data, (*string)(b))
 }
 
 // bpftoolShow lists the kernel's progs, maps or links.

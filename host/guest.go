@@ -31,10 +31,10 @@ type guest struct {
 
 	objects    map[uint64]*object
 	lastHandle uint64
-	// maptab holds the map fds and buffer consumers of the guest's open
-	// objects for the host functions served in C (host/internal/cabi):
-	// wasm_bpf_map_operate and the batched poll. Other guests' fds are
-	// absent.
+	// maptab holds the map and program fds and buffer consumers of the
+	// guest's open objects for the host functions served in C
+	// (host/internal/cabi): wasm_bpf_map_operate and the batched poll.
+	// Other guests' fds are absent.
 	maptab *cabi.Table
 
 	// fatal is what ended the guest inside a host call that called back into
@@ -49,6 +49,7 @@ type object struct {
 	obj     *libbpf.Object
 	links   []*libbpf.Link
 	maps    map[int32]*mapRef
+	progs   []int32 // fds of the loaded programs
 	buffers map[int32]buffer
 	polls   int  // polls of this object in progress (a callback may close it)
 	closing bool // closed by the guest while a poll was in progress
@@ -79,9 +80,23 @@ func newGuest(store *wasmtime.Store, ctl *control, cfg Config) *guest {
 		objects: map[uint64]*object{},
 	}
 	g.maptab = cabi.New(func(fd, cmd int32, errno syscall.Errno, why string) {
-		g.log.Debug("wasm_bpf_map_operate: "+why, "fd", fd, "cmd", cmd, "errno", errno.Error())
+		args := []any{"fd", fd, "cmd", cmd, "errno", errno.Error()}
+		if m := g.mapRef(fd); m != nil {
+			args = append([]any{"map", m.name}, args...)
+		}
+		g.log.Debug("wasm_bpf_map_operate: "+why, args...)
 	}, g.batchPoll, ctl.waker.FD())
 	return g
+}
+
+// mapRef is the guest's map fd, or nil.
+func (g *guest) mapRef(fd int32) *mapRef {
+	for _, o := range g.objects {
+		if m, ok := o.maps[fd]; ok {
+			return m
+		}
+	}
+	return nil
 }
 
 // memory is the guest's linear memory now; it may move when the guest
@@ -116,6 +131,9 @@ func (g *guest) refuse(fn string, errno syscall.Errno, why string, args ...any) 
 func (g *guest) close(o *object) {
 	delete(g.objects, o.handle)
 	for fd := range o.maps {
+		g.maptab.Remove(fd)
+	}
+	for _, fd := range o.progs {
 		g.maptab.Remove(fd)
 	}
 	if o.polls > 0 {

@@ -37,7 +37,16 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 	g.lastHandle = handle
 	g.objects[handle] = o
 	for fd, m := range o.maps {
-		if err := g.maptab.Set(fd, m.keySize, m.valueSize); err != nil {
+		if err := g.maptab.Set(fd, m.typ, m.keySize, m.valueSize); err != nil {
+			g.close(o)
+			g.refuse(fn, syscall.ENOMEM, "map table", "err", err)
+			return retI64(0)
+		}
+	}
+	// A map value may carry the guest's own programs (a prog array, a
+	// devmap's XDP program) and no one else's.
+	for _, fd := range o.progs {
+		if err := g.maptab.SetProgram(fd); err != nil {
 			g.close(o)
 			g.refuse(fn, syscall.ENOMEM, "map table", "err", err)
 			return retI64(0)
@@ -74,6 +83,11 @@ func (g *guest) open(handle uint64, elf []byte) (*object, error) {
 			return nil, fmt.Errorf("map %q: %w", m.Name(), err)
 		}
 		o.maps[int32(fd)] = &mapRef{name: m.Name(), typ: m.Type(), keySize: m.KeySize(), valueSize: vsize}
+	}
+	for _, p := range obj.Programs() {
+		if fd := p.FD(); fd >= 0 { // < 0: not loaded (autoload off)
+			o.progs = append(o.progs, int32(fd))
+		}
 	}
 	return o, nil
 }

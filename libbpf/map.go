@@ -81,9 +81,10 @@ func (t MapType) PerCPU() bool {
 }
 
 // The map operations below take raw pointers so callers can hand the
-// kernel memory that Go does not manage (a guest's linear memory) without
-// copying; a nil key means "no key" where the kernel allows it. They return
-// the kernel's errno.
+// kernel memory that Go does not manage without copying; a nil key means
+// "no key" where the kernel allows it. They return the kernel's errno, and
+// check nothing: a guest's map calls never come here but to
+// host/internal/cabi, which refuses fds carried in values and keys.
 
 // MapLookup is bpf_map_lookup_elem_flags.
 func MapLookup(fd int, key, value unsafe.Pointer, flags uint64) error {

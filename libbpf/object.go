@@ -88,6 +88,15 @@ func (o *Object) Program(name string) (*Program, error) {
 	return &Program{prog: p, name: name}, nil
 }
 
+// Programs returns every program of the object.
+func (o *Object) Programs() []*Program {
+	var progs []*Program
+	for p := C.bpf_object__next_program(o.obj, nil); p != nil; p = C.bpf_object__next_program(o.obj, p) {
+		progs = append(progs, &Program{prog: p, name: C.GoString(C.bpf_program__name(p))})
+	}
+	return progs
+}
+
 // Maps returns every map of the object.
 func (o *Object) Maps() []*Map {
 	var maps []*Map

@@ -4,9 +4,11 @@
 // syscall (a Go host function costs ~1 µs more).
 //
 // wasm_bpf_map_operate is served here entirely, as the ABI says
-// (docs/abi.md): -EBADF for an fd that is not a map of this guest,
-// -EINVAL for an unknown command, -EFAULT for a range outside guest
-// memory, the kernel's result otherwise. wasm_bpf_ext's batched poll is
+// (docs/abi.md): -EBADF for an fd that is not a map of this guest, and for
+// a value or key the kernel would read as an fd that is not an object of
+// this guest of the right kind (cabi.c has the table of them), -EINVAL for
+// an unknown command, -EFAULT for a range outside guest memory, the
+// kernel's result otherwise. wasm_bpf_ext's batched poll is
 // served here when its buffer's consumer exists and its arguments are
 // sound; any other call, and a wait that a pause or stop interrupted, goes
 // to a Go function of the host's, which checks, explains and creates
@@ -28,6 +30,8 @@ import (
 	"unsafe"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
+
+	"github.com/wasm-bpf/wasm-bpf/libbpf"
 )
 
 // RefusalFunc hears of every map call refused before the kernel saw it.
@@ -37,8 +41,8 @@ type RefusalFunc func(fd, cmd int32, errno syscall.Errno, why string)
 // result, or a non-nil trap to end the guest with.
 type BatchFunc func(handle uint64, fd, buf, size, timeoutMs int32) (int32, error)
 
-// Table is one guest's map fds and buffers, and the host functions that
-// serve them.
+// Table is one guest's map and program fds and its buffers, and the host
+// functions that serve them.
 type Table struct {
 	t         *C.struct_wb_maptab // C memory: the host functions keep the pointer
 	log, slow cgo.Handle
@@ -54,14 +58,26 @@ func New(refused RefusalFunc, slow BatchFunc, wakeFD int) *Table {
 	return &Table{t: t, log: log, slow: sl}
 }
 
-// Set makes fd a map of the guest with these key and value sizes (value:
-// the bytes a lookup writes).
-func (t *Table) Set(fd int32, keySize, valueSize uint32) error {
+// Set makes fd a map of the guest of this type with these key and value
+// sizes (value: the bytes a lookup writes).
+func (t *Table) Set(fd int32, typ libbpf.MapType, keySize, valueSize uint32) error {
 	if fd < 0 {
 		return fmt.Errorf("map fd %d: %w", fd, syscall.EBADF)
 	}
-	if rc := C.wb_maptab_set(t.t, C.int32_t(fd), C.uint32_t(keySize), C.uint32_t(valueSize)); rc != 0 {
+	if rc := C.wb_maptab_set(t.t, C.int32_t(fd), C.uint32_t(typ), C.uint32_t(keySize), C.uint32_t(valueSize)); rc != 0 {
 		return fmt.Errorf("map fd %d: %w", fd, syscall.Errno(-rc))
+	}
+	return nil
+}
+
+// SetProgram makes fd a program of the guest: a value that carries a
+// program fd may carry this one.
+func (t *Table) SetProgram(fd int32) error {
+	if fd < 0 {
+		return fmt.Errorf("program fd %d: %w", fd, syscall.EBADF)
+	}
+	if rc := C.wb_progtab_set(t.t, C.int32_t(fd)); rc != 0 {
+		return fmt.Errorf("program fd %d: %w", fd, syscall.Errno(-rc))
 	}
 	return nil
 }
@@ -78,10 +94,10 @@ func (t *Table) SetBuffer(fd int32, handle uint64, target unsafe.Pointer) error 
 	return nil
 }
 
-// Remove forgets fd, as a map and as a buffer.
+// Remove forgets fd, as a map or program and as a buffer.
 func (t *Table) Remove(fd int32) {
 	if fd >= 0 && fd < int32(t.t.cap) {
-		unsafe.Slice(t.t.fds, t.t.cap)[fd].valid = 0
+		unsafe.Slice(t.t.fds, t.t.cap)[fd].kind = C.WB_NONE
 	}
 	if fd >= 0 && fd < int32(t.t.bufcap) {
 		unsafe.Slice(t.t.bufs, t.t.bufcap)[fd] = C.struct_wb_bufinfo{}

@@ -7,10 +7,15 @@
 #include <stdint.h>
 #include <wasmtime.h>
 
-struct wb_mapinfo {
+// What an fd of the process is to one guest: nothing, one of its maps, or
+// one of its programs.
+enum wb_kind { WB_NONE, WB_MAP, WB_PROG };
+
+struct wb_fdinfo {
+	uint32_t map_type; // the kernel's enum bpf_map_type
 	uint32_t key_size;
 	uint32_t value_size; // bytes a lookup writes: all CPUs for per-CPU maps
-	uint8_t valid;
+	uint8_t kind;	     // enum wb_kind
 };
 
 // A ring or perf buffer whose consumer exists: its fd, handle, and the
@@ -21,11 +26,11 @@ struct wb_bufinfo {
 	uint8_t valid;
 };
 
-// wb_maptab is one guest's map fds and buffers, indexed by fd; Go keeps it
-// in step with the guest's open objects (on the guest's own thread, so
-// never while this code runs).
+// wb_maptab is one guest's map and program fds and its buffers, indexed by
+// fd; Go keeps it in step with the guest's open objects (on the guest's own
+// thread, so never while this code runs).
 struct wb_maptab {
-	struct wb_mapinfo *fds;
+	struct wb_fdinfo *fds;
 	int32_t cap;
 	struct wb_bufinfo *bufs;
 	int32_t bufcap;
@@ -38,7 +43,8 @@ struct wb_maptab {
 
 void wb_mapop_func(wasmtime_context_t *ctx, struct wb_maptab *t, wasmtime_func_t *out);
 void wb_batch_func(wasmtime_context_t *ctx, struct wb_maptab *t, wasmtime_func_t *out);
-int wb_maptab_set(struct wb_maptab *t, int32_t fd, uint32_t key_size, uint32_t value_size);
+int wb_maptab_set(struct wb_maptab *t, int32_t fd, uint32_t map_type, uint32_t key_size, uint32_t value_size);
+int wb_progtab_set(struct wb_maptab *t, int32_t fd);
 int wb_buftab_set(struct wb_maptab *t, int32_t fd, uint64_t handle, void *target);
 
 #endif

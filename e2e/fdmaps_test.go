@@ -1,0 +1,419 @@
+package e2e
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/wasm-bpf/wasm-bpf/host"
+	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
+)
+
+// A guest cannot put another guest's maps or programs, nor any fd of the
+// host (sockets, pipes, eventfds, cgroups, pidfds, the perf event and
+// epoll fds the runtime holds for the other guest's buffers), into a map
+// whose values or keys the kernel reads as fds: every such call is -EBADF
+// and never reaches the kernel. Its own maps and programs go where the
+// kernel takes them, and work there (a map-in-map read, a tail call);
+// lookups return ids. The other guest's objects leave the kernel when it
+// ends, while this one still runs.
+//
+// fdmaps.bpf.c has a map of every such type this kernel creates: array
+// and hash of maps, prog array, devmap (both value forms), devmap_hash,
+// cpumap (both forms), sockmap (both forms), sockhash, reuseport
+// sockarray, xskmap, cgroup array, perf event array, struct_ops, and
+// sk, inode, task and cgroup storage.
+func TestFDsInMapValues(t *testing.T) {
+	testenv.RequireBPF(t)
+	victimWasm := guestWasm(t, "fdvictim", []string{"fdvictim"})
+	wasm := guestWasm(t, "fdmaps", []string{"fdmaps"})
+	rt, err := host.NewRuntime(host.RuntimeConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rt.Close)
+	baseProgs, baseMaps := ids(bpftoolShow(t, "prog")), ids(bpftoolShow(t, "map"))
+
+	// Guest B, and every fd this process opened for it.
+	before := procFDs(t)
+	b, _ := startInstance(t, rt, victimWasm)
+	b.waitLine("ready", readyTimeout)
+	bProgs := newObjs(t, "prog", "wbfdv_", baseProgs)
+	bMaps := newObjs(t, "map", "wbfdv_", baseMaps)
+	if len(bProgs) != 2 || len(bMaps) != 3 {
+		b.fatalf("guest B's objects in the kernel: progs %v, maps %v; want 2 and 3", bProgs, bMaps)
+	}
+	var foreign []string // LABEL=FD arguments of guest A
+	kinds := map[string]int{}
+	for _, f := range sortedFDs(procFDs(t)) {
+		if _, ok := before[f.fd]; ok {
+			continue
+		}
+		var label string
+		switch {
+		case f.mapID != 0 && bMaps[f.mapID] != "":
+			label = "b_map_" + bMaps[f.mapID]
+		case f.progID != 0 && bProgs[f.progID] != "":
+			label = "b_prog_" + bProgs[f.progID]
+		case f.target == "anon_inode:[perf_event]":
+			label = "b_perf_event"
+		case f.target == "anon_inode:[eventpoll]":
+			label = "b_epoll"
+		case f.target == "anon_inode:[eventfd]":
+			label = "b_eventfd"
+		case f.target == "anon_inode:btf":
+			label = "b_btf"
+		case strings.HasPrefix(f.target, "pipe:"):
+			label = "b_stdio_pipe"
+		default:
+			continue // a file the runtime opened and may close again: its number could become guest A's
+		}
+		kinds[label]++
+		foreign = append(foreign, fmt.Sprintf("%s%d=%d", label, kinds[label], f.fd))
+	}
+	for _, want := range []string{"b_map_wbfdv_secret", "b_map_wbfdv_rb", "b_map_wbfdv_pb", "b_prog_wbfdv_prog",
+		"b_prog_wbfdv_xdp", "b_perf_event", "b_epoll", "b_eventfd"} {
+		if kinds[want] == 0 {
+			t.Fatalf("found no fd %s* for guest B among %v", want, foreign)
+		}
+	}
+	// Fds of the host.
+	for label, fd := range hostFDs(t) {
+		foreign = append(foreign, fmt.Sprintf("%s=%d", label, fd))
+	}
+	foreign = append(foreign, "stdin=0", "stdout=1", "stderr=2", "unused=100000", "negative=-1")
+
+	// Guest A.
+	var log lockedBuffer
+	a, _ := startInstanceConfig(t, rt, host.Config{
+		Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}, wasm, foreign...)
+	a.waitLine("loaded", readyTimeout)
+	aProgs := newObjs(t, "prog", "wbfd_", baseProgs)
+	aMaps := newObjs(t, "map", "wbfd_", baseMaps)
+	fdOf := map[string]int{}
+	for _, f := range procFDs(t) {
+		if name := aProgs[f.progID]; f.progID != 0 && name != "" {
+			fdOf[name] = f.fd
+		}
+	}
+	if len(fdOf) != 4 { // wbfd_entry, wbfd_tail, wbfd_xdpdev, wbfd_xdpcpu
+		a.fatalf("guest A's program fds in this process: %v, want 4 (programs in the kernel: %v)", fdOf, aProgs)
+	}
+	a.sendLine(fmt.Sprintf("own %d %d %d", fdOf["wbfd_tail"], fdOf["wbfd_xdpdev"], fdOf["wbfd_xdpcpu"]))
+	a.waitLine("attached", readyTimeout)
+	sp := newSpawner(t)
+	a.waitFor("the programs to run", eventTimeout, func(ls []line) int {
+		for i, l := range ls {
+			if strings.HasPrefix(l.text, "works ") {
+				return i
+			}
+		}
+		sp.run("wbfd" + runID()) // an exec runs wbfd_entry
+		return -1
+	})
+	a.waitLine("done", eventTimeout)
+
+	// Every foreign fd, in every target: -EBADF; polls: -EINVAL.
+	out := map[string][]string{} // first word -> the rest of each line
+	for _, l := range a.stdout.snapshot() {
+		if f := strings.Fields(l.text); len(f) > 1 {
+			out[f[0]] = append(out[f[0]], strings.Join(f[1:], " "))
+		}
+	}
+	// Value maps, storage maps x lookup/update/delete, the two polls; fds
+	// <= 0 are no program fds for devmaps and cpumaps (3 maps).
+	const targets = 13 + 4*3 + 2
+	if want := len(foreign)*targets - 2*3 + 9; len(out["case"]) != want {
+		a.errorf("%d case lines, want %d", len(out["case"]), want)
+	}
+	var wrong []string
+	for _, c := range out["case"] {
+		f := strings.Fields(c) // TARGET LABEL RET
+		want := strconv.Itoa(eBADF)
+		if f[0] == "poll" || f[0] == "batch" {
+			want = strconv.Itoa(eINVAL)
+		}
+		if f[2] != want {
+			wrong = append(wrong, fmt.Sprintf("%s with %s: %s, want %s", f[0], f[1], f[2], want))
+		}
+	}
+	if len(wrong) > 0 {
+		a.errorf("%d of %d foreign fds got through or got another error:\n  %s", len(wrong), len(out["case"]), strings.Join(wrong, "\n  "))
+	}
+	// The guest's own objects: accepted.
+	if len(out["ok"]) != 11 {
+		a.errorf("%d ok lines, want 11", len(out["ok"]))
+	}
+	for _, c := range out["ok"] {
+		if f := strings.Fields(c); f[1] != "0" {
+			a.errorf("inserting its own object: %s, want 0", c)
+		}
+	}
+	// Lookups return ids, or nothing.
+	id := func(objs map[int]string, name string) int {
+		for id, n := range objs {
+			if n == name {
+				return id
+			}
+		}
+		t.Fatalf("no %s in %v", name, objs)
+		return 0
+	}
+	wantLookups := []string{
+		fmt.Sprintf("wbfd_aom 0 %d", id(aMaps, "wbfd_inner")),
+		fmt.Sprintf("wbfd_hom 0 %d", id(aMaps, "wbfd_inner")),
+		fmt.Sprintf("wbfd_progs 0 %d", id(aProgs, "wbfd_tail")),
+		fmt.Sprintf("wbfd_dev 0 1 %d", id(aProgs, "wbfd_xdpdev")),
+		fmt.Sprintf("wbfd_devh 0 1 %d", id(aProgs, "wbfd_xdpdev")),
+		fmt.Sprintf("wbfd_cpu 0 192 %d", id(aProgs, "wbfd_xdpcpu")),
+		"wbfd_perf -524",  // ENOTSUPP: perf_event_fd_array has no map_fd_sys_lookup_elem
+		"wbfd_cgarr -524", // the same for cgroup_array
+		"wbfd_xsk -95",    // EOPNOTSUPP: xsk_map_lookup_elem_sys
+		"wbfd_sock -28",   // ENOSPC: a sockmap lookup returns a u64 socket cookie, which a u32 value cannot hold
+	}
+	if got := strings.Join(out["lookup"], "\n"); got != strings.Join(wantLookups, "\n") {
+		a.errorf("lookups:\n%s\nwant:\n%s", got, strings.Join(wantLookups, "\n"))
+	}
+	// The slots the refused inserts aimed at are empty.
+	for _, c := range out["empty"] {
+		if f := strings.Fields(c); f[1] != strconv.Itoa(eNOENT) {
+			a.errorf("empty %s, want %d: a foreign fd got into the map", c, eNOENT)
+		}
+	}
+	if len(out["empty"]) != 11 {
+		a.errorf("%d empty lines, want 11", len(out["empty"]))
+	}
+	if want := fmt.Sprintf("%x %x %x", 0x7a11ca11, 0xa11ce0fd, 0xa11ce0fd); len(out["works"]) != 1 || out["works"][0] != want {
+		a.errorf("the programs recorded %v, want %q (tail call, map-in-map reads)", out["works"], want)
+	}
+	// The log names the map, the fd and why.
+	secretFD := fdOfMap(t, id(bMaps, "wbfdv_secret"))
+	wantLog := fmt.Sprintf(`msg="wasm_bpf_map_operate: update (map type array_of_maps): the value carries fd %d, which is not a map of this guest" map=wbfd_aom`, secretFD)
+	if !strings.Contains(log.String(), wantLog) {
+		a.errorf("the log has no line %s", wantLog)
+	}
+	for _, l := range strings.Split(log.String(), "\n") {
+		if strings.Contains(l, wantLog) {
+			t.Logf("a refusal in the log: %s", l)
+			break
+		}
+	}
+
+	// B ends while A runs: none of B's objects stays in the kernel.
+	b.sendLine("end")
+	if code := b.waitExit(exitTimeout); code != 0 {
+		b.fatalf("exit %d (%v)", code, b.err)
+	}
+	assertIDsGone(t, b, bProgs, bMaps)
+	if a.ended() {
+		a.fatalf("guest A ended before guest B's objects were checked")
+	}
+	a.sendLine("end")
+	if code := a.waitExit(exitTimeout); code != 0 {
+		a.fatalf("exit %d (%v)", code, a.err)
+	}
+	assertIDsGone(t, a, aProgs, aMaps)
+}
+
+// newObjs returns the kernel's progs or maps whose names start with prefix
+// and that are not in base: id -> name.
+func newObjs(t *testing.T, kind, prefix string, base map[int]bool) map[int]string {
+	t.Helper()
+	objs := map[int]string{}
+	for _, o := range bpftoolShow(t, kind) {
+		if strings.HasPrefix(o.Name, prefix) && !base[o.ID] {
+			objs[o.ID] = o.Name
+		}
+	}
+	return objs
+}
+
+// assertIDsGone waits up to 3 s for the progs and maps to leave the kernel.
+func assertIDsGone(t *testing.T, g *guest, progs, maps map[int]string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		var left []string
+		nowProgs, nowMaps := kernelIDs(t)
+		for id, name := range progs {
+			if nowProgs[id] {
+				left = append(left, fmt.Sprintf("prog %d (%s)", id, name))
+			}
+		}
+		for id, name := range maps {
+			if nowMaps[id] {
+				left = append(left, fmt.Sprintf("map %d (%s)", id, name))
+			}
+		}
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			sort.Strings(left)
+			g.fatalf("3 s after the guest ended these are still in the kernel: %s", strings.Join(left, ", "))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// kernelIDs lists the ids of the kernel's programs and maps by walking
+// them (BPF_PROG_GET_NEXT_ID, BPF_MAP_GET_NEXT_ID), which, unlike bpftool,
+// opens none of them. On this kernel (6.18) a prog array opened by id
+// (bpftool map show) just as its last fd closes can stay in the kernel for
+// good: the deferred clear that the last user reference schedules is
+// scheduled twice and takes a map reference each time, and a pending work
+// item runs once. Watching objects leave must not keep them.
+func kernelIDs(t *testing.T) (progs, maps map[int]bool) {
+	t.Helper()
+	return walkIDs(t, "BPF_PROG_GET_NEXT_ID", ebpf.ProgramGetNextID), walkIDs(t, "BPF_MAP_GET_NEXT_ID", ebpf.MapGetNextID)
+}
+
+func walkIDs[ID ~uint32](t *testing.T, cmd string, next func(ID) (ID, error)) map[int]bool {
+	t.Helper()
+	ids := map[int]bool{}
+	for id := ID(0); ; {
+		n, err := next(id)
+		if errors.Is(err, os.ErrNotExist) {
+			return ids
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", cmd, err)
+		}
+		ids[int(n)], id = true, n
+	}
+}
+
+// procFD is one open fd of this process.
+type procFD struct {
+	fd            int
+	target        string // what /proc/self/fd/N links to
+	mapID, progID int    // for BPF maps and programs
+}
+
+func procFDs(t *testing.T) map[int]procFD {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fds := map[int]procFD{}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err != nil {
+			continue // closed meanwhile (the directory's own fd)
+		}
+		f := procFD{fd: fd, target: target}
+		if strings.HasPrefix(target, "anon_inode:bpf-") {
+			info, err := os.ReadFile("/proc/self/fdinfo/" + e.Name())
+			if err != nil {
+				continue
+			}
+			sc := bufio.NewScanner(strings.NewReader(string(info)))
+			for sc.Scan() {
+				k, v, _ := strings.Cut(sc.Text(), ":")
+				n, _ := strconv.Atoi(strings.TrimSpace(v))
+				switch k {
+				case "map_id":
+					f.mapID = n
+				case "prog_id":
+					f.progID = n
+				}
+			}
+		}
+		fds[fd] = f
+	}
+	return fds
+}
+
+func sortedFDs(m map[int]procFD) []procFD {
+	out := make([]procFD, 0, len(m))
+	for _, f := range m {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].fd < out[j].fd })
+	return out
+}
+
+// fdOfMap is this process's fd of the map with this id.
+func fdOfMap(t *testing.T, id int) int {
+	t.Helper()
+	for _, f := range procFDs(t) {
+		if f.mapID == id {
+			return f.fd
+		}
+	}
+	t.Fatalf("no fd of map %d in this process", id)
+	return -1
+}
+
+// hostFDs opens fds of kinds a guest never owns, closed at the test's end:
+// label -> fd.
+func hostFDs(t *testing.T) map[string]int {
+	t.Helper()
+	fds := map[string]int{}
+	keep := func(label string, fd int, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", label, err)
+		}
+		t.Cleanup(func() { unix.Close(fd) })
+		fds[label] = fd
+	}
+	// A listening TCP socket: a sockmap would take it.
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	keep("tcp_listener", fd, err)
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 1); err != nil {
+		t.Fatal(err)
+	}
+	fd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	keep("udp", fd, err)
+	fd, err = unix.Socket(unix.AF_XDP, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	keep("af_xdp", fd, err)
+	var p [2]int
+	err = unix.Pipe2(p[:], unix.O_CLOEXEC)
+	keep("pipe_r", p[0], err)
+	keep("pipe_w", p[1], nil)
+	fd, err = unix.Eventfd(0, unix.EFD_CLOEXEC)
+	keep("eventfd", fd, err)
+	fd, err = unix.PidfdOpen(os.Getpid(), 0)
+	keep("pidfd", fd, err)
+	fd, err = unix.Open(cgroup2Root(t), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	keep("cgroup", fd, err)
+	fd, err = unix.Open(os.Args[0], unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	keep("file", fd, err)
+	return fds
+}
+
+// cgroup2Root finds the cgroup v2 hierarchy in /proc/mounts.
+func cgroup2Root(t *testing.T) string {
+	t.Helper()
+	mounts, err := os.ReadFile("/proc/mounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(mounts), "\n") {
+		if f := strings.Fields(l); len(f) >= 3 && f[2] == "cgroup2" {
+			return f[1]
+		}
+	}
+	testenv.Unavailable(t, "no cgroup2 mount in /proc/mounts")
+	return ""
+}
