@@ -52,7 +52,7 @@ func loadModule(c *cli.Context, arg string, logger *slog.Logger) ([]byte, error)
 	opts := oci.PullOptions{Policy: policy}
 	key := c.String("verify-key")
 	if key != "" {
-		if opts.Verifier, err = loadVerifyKey(key); err != nil {
+		if opts.VerifyKey, err = loadVerifyKey(key); err != nil {
 			return nil, err
 		}
 	}
@@ -86,7 +86,7 @@ func label(ann map[string]string) [][2]string {
 	return l
 }
 
-func loadVerifyKey(path string) (oci.Verifier, error) {
+func loadVerifyKey(path string) (*oci.PublicKey, error) {
 	pem, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--verify-key: %w", err)

@@ -33,7 +33,7 @@ func pullCommand() *cli.Command {
 			}
 			opts := oci.PullOptions{Policy: oci.PullAlways}
 			if k := c.String("verify-key"); k != "" {
-				if opts.Verifier, err = loadVerifyKey(k); err != nil {
+				if opts.VerifyKey, err = loadVerifyKey(k); err != nil {
 					return err
 				}
 			}

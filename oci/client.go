@@ -239,9 +239,9 @@ func (p PullPolicy) String() string {
 // PullOptions are the choices of Pull.
 type PullOptions struct {
 	Policy PullPolicy
-	// Verifier, if set, requires a cosign signature of the manifest that
-	// it verifies; see Verify.
-	Verifier Verifier
+	// VerifyKey, if set, requires a cosign signature of the manifest by
+	// this key.
+	VerifyKey *PublicKey
 	// Admit, if set, is called with the manifest's annotations once the
 	// manifest (and its signature) is checked and before the module is
 	// fetched or read; an error refuses the guest with its message.
@@ -276,8 +276,8 @@ func (c *Client) Pull(ctx context.Context, ref string, o PullOptions) (*Guest, e
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", d, err)
 	}
-	if o.Verifier != nil {
-		if err := p.verify(d, o.Verifier); err != nil {
+	if o.VerifyKey != nil {
+		if err := p.verify(d, o.VerifyKey); err != nil {
 			return nil, fmt.Errorf("%s: %w", d, err)
 		}
 	}
@@ -297,8 +297,10 @@ func (c *Client) Pull(ctx context.Context, ref string, o PullOptions) (*Guest, e
 	if err := c.Store.Put(desc.Digest, raw); err != nil {
 		return nil, err
 	}
-	if err := c.Store.Tag(r.Name(), desc); err != nil {
-		return nil, err
+	if cur, err := c.Store.Resolve(r.Name()); err != nil || cur.Digest != desc.Digest {
+		if err := c.Store.Tag(r.Name(), desc); err != nil {
+			return nil, err
+		}
 	}
 	return &Guest{Ref: d, Annotations: m.Annotations, Wasm: wasm, Fetched: fetched}, nil
 }

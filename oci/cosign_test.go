@@ -75,15 +75,15 @@ func TestCosignInterop(t *testing.T) {
 	// cosign signs (its key, then ours); we verify.
 	byCosign := push(t, c, module("cosign-signs"), reg.Host+"/interop/a:v1", nil)
 	sign("cosign.key", byCosign.String())
-	if _, err := newClient(t).Pull(ctx, byCosign.String(), PullOptions{Verifier: theirV}); err != nil {
+	if _, err := newClient(t).Pull(ctx, byCosign.String(), PullOptions{VerifyKey: theirV}); err != nil {
 		t.Errorf("a cosign signature does not verify with us: %v", err)
 	}
-	if _, err := newClient(t).Pull(ctx, byCosign.String(), PullOptions{Verifier: ourV}); !errors.Is(err, ErrBadSignature) {
+	if _, err := newClient(t).Pull(ctx, byCosign.String(), PullOptions{VerifyKey: ourV}); !errors.Is(err, ErrBadSignature) {
 		t.Errorf("a cosign signature by another key: %v, want ErrBadSignature", err)
 	}
 	withOurKey := push(t, c, module("cosign-signs-ours"), reg.Host+"/interop/b:v1", nil)
 	sign("ours.key", withOurKey.String())
-	if _, err := newClient(t).Pull(ctx, withOurKey.String(), PullOptions{Verifier: ourV}); err != nil {
+	if _, err := newClient(t).Pull(ctx, withOurKey.String(), PullOptions{VerifyKey: ourV}); err != nil {
 		t.Errorf("cosign signing with our key file: %v", err)
 	}
 
@@ -116,7 +116,7 @@ func TestCosignInterop(t *testing.T) {
 		if v.name == "theirs" {
 			vv = theirV
 		}
-		if _, err := newClient(t).Pull(ctx, byUs.String(), PullOptions{Verifier: vv}); (err == nil) != v.ok {
+		if _, err := newClient(t).Pull(ctx, byUs.String(), PullOptions{VerifyKey: vv}); (err == nil) != v.ok {
 			t.Errorf("%s key after both signed: %v", v.name, err)
 		}
 	}

@@ -35,7 +35,7 @@
 //
 // # Signatures
 //
-// [Client.Sign] and [PullOptions.Verifier] use cosign's key-pair format
+// [Client.Sign] and [PullOptions.VerifyKey] use cosign's key-pair format
 // without a transparency log: the signature of a manifest with digest
 // sha256:HEX is an image tagged sha256-HEX.sig in the same repository,
 // whose layers are simple-signing payloads naming the digest, each with its

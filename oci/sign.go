@@ -3,8 +3,6 @@ package oci
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/elliptic"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -19,8 +17,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
 )
 
@@ -32,9 +28,6 @@ const (
 	// SignatureAnnotation holds a layer's signature, base64.
 	SignatureAnnotation = "dev.cosignproject.cosign/signature"
 )
-
-// Verifier checks signatures with a public key (LoadPublicKey).
-type Verifier = signature.Verifier
 
 // Why a required signature is missing.
 var (
@@ -52,50 +45,10 @@ func SignatureTag(d name.Digest) name.Tag {
 	return d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + ".sig")
 }
 
-// LoadPublicKey reads a PEM public key (cosign.pub) as a verifier.
-func LoadPublicKey(pemBytes []byte) (signature.Verifier, error) {
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pemBytes)
-	if err != nil {
-		return nil, fmt.Errorf("public key: %w", err)
-	}
-	v, err := signature.LoadVerifier(pub, crypto.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("public key: %w", err)
-	}
-	return v, nil
-}
-
-// LoadPrivateKey reads a private key in cosign's format (cosign.key:
-// encrypted PKCS #8 in PEM); pass gives the password.
-func LoadPrivateKey(pemBytes []byte, pass cryptoutils.PassFunc) (signature.SignerVerifier, error) {
-	priv, err := cryptoutils.UnmarshalPEMToPrivateKey(pemBytes, pass)
-	if err != nil {
-		return nil, fmt.Errorf("private key: %w", err)
-	}
-	sv, err := signature.LoadSignerVerifier(priv, crypto.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("private key: %w", err)
-	}
-	return sv, nil
-}
-
-// GenerateKeyPair makes an ECDSA P-256 key pair as `cosign
-// generate-key-pair` does: the private key encrypted with the password pass
-// gives (empty is allowed), the public key in PEM.
-func GenerateKeyPair(pass cryptoutils.PassFunc) (privPEM, pubPEM []byte, err error) {
-	return cryptoutils.GeneratePEMEncodedECDSAKeyPair(elliptic.P256(), func(confirm bool) ([]byte, error) {
-		pw, err := pass(confirm)
-		if pw == nil && err == nil {
-			pw = []byte{} // nil would leave the key unencrypted
-		}
-		return pw, err
-	})
-}
-
 // Sign signs the manifest ref names (a tag is resolved to its digest first)
 // with s, and adds the signature to the signature image in the registry.
 // It returns the signed digest and the signature image's tag.
-func (c *Client) Sign(ctx context.Context, ref string, s signature.SignerVerifier) (name.Digest, name.Tag, error) {
+func (c *Client) Sign(ctx context.Context, ref string, key *PrivateKey) (name.Digest, name.Tag, error) {
 	r, err := c.ParseReference(ref)
 	if err != nil {
 		return name.Digest{}, name.Tag{}, err
@@ -127,12 +80,12 @@ func (c *Client) Sign(ctx context.Context, ref string, s signature.SignerVerifie
 			return d, tag, fmt.Errorf("sign %s: read %s: %w", d, tag, err)
 		}
 		for _, l := range m.Layers {
-			if l.Digest == digestOf(body) && verifyLayer(l, body, s) == nil {
+			if l.Digest == digestOf(body) && verifyLayer(l, body, key.Public()) == nil {
 				return d, tag, nil
 			}
 		}
 	}
-	sig, err := s.SignMessage(bytes.NewReader(body))
+	sig, err := key.sign(body)
 	if err != nil {
 		return d, tag, fmt.Errorf("sign %s: %w", d, err)
 	}
@@ -156,7 +109,7 @@ func emptySignatures() v1.Image {
 }
 
 // verifyLayer checks one signature layer whose payload is body.
-func verifyLayer(l v1.Descriptor, body []byte, v signature.Verifier) error {
+func verifyLayer(l v1.Descriptor, body []byte, k *PublicKey) error {
 	if l.MediaType != SimpleSigningMediaType {
 		return fmt.Errorf("layer of media type %s", l.MediaType)
 	}
@@ -164,13 +117,13 @@ func verifyLayer(l v1.Descriptor, body []byte, v signature.Verifier) error {
 	if err != nil || len(sig) == 0 {
 		return fmt.Errorf("no %s annotation", SignatureAnnotation)
 	}
-	return v.VerifySignature(bytes.NewReader(sig), bytes.NewReader(body))
+	return k.verify(sig, body)
 }
 
 // checkSignatures applies cosign's rule for key-pair signatures: some
 // signature in the signature image m verifies with v, over a payload that
 // names d's digest.
-func checkSignatures(m *v1.Manifest, blob func(v1.Descriptor) ([]byte, error), d name.Digest, v signature.Verifier) error {
+func checkSignatures(m *v1.Manifest, blob func(v1.Descriptor) ([]byte, error), d name.Digest, k *PublicKey) error {
 	n := 0
 	var other string
 	for _, l := range m.Layers {
@@ -185,7 +138,7 @@ func checkSignatures(m *v1.Manifest, blob func(v1.Descriptor) ([]byte, error), d
 		if err != nil {
 			return fmt.Errorf("signature payload: %w", err)
 		}
-		if verifyLayer(l, body, v) != nil {
+		if verifyLayer(l, body, k) != nil {
 			continue
 		}
 		var p payload.Cosign
@@ -210,11 +163,11 @@ func checkSignatures(m *v1.Manifest, blob func(v1.Descriptor) ([]byte, error), d
 // verify requires a signature of d by v: from the store if it has one that
 // verifies (unless PullAlways), else from the registry (unless PullNever).
 // A signature that verifies is kept in the store.
-func (p *puller) verify(d name.Digest, v signature.Verifier) error {
+func (p *puller) verify(d name.Digest, k *PublicKey) error {
 	tag := SignatureTag(d)
 	var localErr error
 	if p.policy != PullAlways {
-		localErr = p.verifyLocal(d, tag, v)
+		localErr = p.verifyLocal(d, tag, k)
 		if localErr == nil {
 			return nil
 		}
@@ -245,7 +198,7 @@ func (p *puller) verify(d name.Digest, v signature.Verifier) error {
 		b, _, err := p.blob(tag.Context(), l)
 		return b, err
 	}
-	if err := checkSignatures(m, blob, d, v); err != nil {
+	if err := checkSignatures(m, blob, d, k); err != nil {
 		return err
 	}
 	// Keep it for offline runs: its config too, so the layout is whole.
@@ -259,7 +212,7 @@ func (p *puller) verify(d name.Digest, v signature.Verifier) error {
 	return p.c.Store.Tag(tag.Name(), desc)
 }
 
-func (p *puller) verifyLocal(d name.Digest, tag name.Tag, v signature.Verifier) error {
+func (p *puller) verifyLocal(d name.Digest, tag name.Tag, k *PublicKey) error {
 	desc, err := p.c.Store.Resolve(tag.Name())
 	if err != nil {
 		return err
@@ -272,5 +225,5 @@ func (p *puller) verifyLocal(d name.Digest, tag name.Tag, v signature.Verifier) 
 	if err != nil {
 		return fmt.Errorf("signature %s: %w", tag, err)
 	}
-	return checkSignatures(m, func(l v1.Descriptor) ([]byte, error) { return p.c.Store.Get(l.Digest) }, d, v)
+	return checkSignatures(m, func(l v1.Descriptor) ([]byte, error) { return p.c.Store.Get(l.Digest) }, d, k)
 }

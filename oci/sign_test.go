@@ -3,8 +3,15 @@ package oci
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -12,14 +19,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
 
 	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
 )
 
 // keyPair makes a cosign-format key pair and loads both halves back.
-func keyPair(t *testing.T, password string) (signature.SignerVerifier, signature.Verifier) {
+func keyPair(t *testing.T, password string) (*PrivateKey, *PublicKey) {
 	t.Helper()
 	privPEM, pubPEM, err := GenerateKeyPair(cryptoutils.StaticPasswordFunc([]byte(password)))
 	if err != nil {
@@ -94,7 +100,7 @@ func TestSignVerify(t *testing.T) {
 	tests := []struct {
 		name string
 		ref  string
-		v    signature.Verifier
+		v    *PublicKey
 		err  error
 	}{
 		{"alice", signed.String(), aliceV, nil},
@@ -106,7 +112,7 @@ func TestSignVerify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newClient(t) // a fresh store: the registry's signatures
-			g, err := c.Pull(ctx, tt.ref, PullOptions{Verifier: tt.v})
+			g, err := c.Pull(ctx, tt.ref, PullOptions{VerifyKey: tt.v})
 			if !errors.Is(err, tt.err) {
 				t.Fatalf("pull: %v, want %v", err, tt.err)
 			}
@@ -122,7 +128,7 @@ func TestSignVerify(t *testing.T) {
 	// A signature made for one manifest, copied under another's signature
 	// tag, does not vouch for the other.
 	body, _ := payload.Cosign{Image: signed}.MarshalJSON()
-	sig, _ := alice.SignMessage(bytes.NewReader(body))
+	sig, _ := alice.sign(body)
 	copied, _ := mutate.Append(emptySignatures(), mutate.Addendum{
 		Layer:       static.NewLayer(body, SimpleSigningMediaType),
 		Annotations: map[string]string{SignatureAnnotation: base64.StdEncoding.EncodeToString(sig)},
@@ -130,7 +136,7 @@ func TestSignVerify(t *testing.T) {
 	if err := remote.Write(SignatureTag(unsigned), copied); err != nil {
 		t.Fatal(err)
 	}
-	_, err = newClient(t).Pull(ctx, unsigned.String(), PullOptions{Verifier: aliceV})
+	_, err = newClient(t).Pull(ctx, unsigned.String(), PullOptions{VerifyKey: aliceV})
 	if !errors.Is(err, ErrBadSignature) || !strings.Contains(err.Error(), "is for "+signed.DigestStr()) {
 		t.Errorf("a signature of another manifest: %v", err)
 	}
@@ -138,17 +144,57 @@ func TestSignVerify(t *testing.T) {
 	// Verified once, the signature is in the store: offline it still
 	// verifies, and a wrong key still fails.
 	c2 := newClient(t)
-	if _, err := c2.Pull(ctx, signed.String(), PullOptions{Verifier: aliceV}); err != nil {
+	if _, err := c2.Pull(ctx, signed.String(), PullOptions{VerifyKey: aliceV}); err != nil {
 		t.Fatal(err)
 	}
 	reg.Close()
-	if _, err := c2.Pull(ctx, signed.String(), PullOptions{Verifier: aliceV, Policy: PullNever}); err != nil {
+	if _, err := c2.Pull(ctx, signed.String(), PullOptions{VerifyKey: aliceV, Policy: PullNever}); err != nil {
 		t.Errorf("offline verification: %v", err)
 	}
-	if _, err := c2.Pull(ctx, signed.String(), PullOptions{Verifier: malloryV, Policy: PullNever}); !errors.Is(err, ErrBadSignature) {
+	if _, err := c2.Pull(ctx, signed.String(), PullOptions{VerifyKey: malloryV, Policy: PullNever}); !errors.Is(err, ErrBadSignature) {
 		t.Errorf("offline verification with the wrong key: %v", err)
 	}
-	if _, err := c2.Pull(ctx, signed.String(), PullOptions{Verifier: aliceV}); err != nil {
+	if _, err := c2.Pull(ctx, signed.String(), PullOptions{VerifyKey: aliceV}); err != nil {
 		t.Errorf("offline verification, --pull missing: %v", err)
+	}
+}
+
+// Every key type cosign signs with: sign, verify, and refuse a changed
+// payload or another key.
+func TestKeyTypes(t *testing.T) {
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	rs, _ := rsa.GenerateKey(rand.Reader, 2048)
+	_, ed, _ := ed25519.GenerateKey(rand.Reader)
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	for _, priv := range []crypto.Signer{ec, rs, ed} {
+		t.Run(fmt.Sprintf("%T", priv), func(t *testing.T) {
+			der, err := cryptoutils.MarshalPrivateKeyToEncryptedDER(priv, cryptoutils.StaticPasswordFunc([]byte("pw")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			k, err := LoadPrivateKey(cryptoutils.PEMEncode(cryptoutils.EncryptedSigstorePrivateKeyPEMType, der), cryptoutils.StaticPasswordFunc([]byte("pw")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pubPEM, _ := cryptoutils.MarshalPublicKeyToPEM(priv.Public())
+			pub, err := LoadPublicKey(pubPEM)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg := []byte(`{"critical":{}}`)
+			sig, err := k.sign(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := pub.verify(sig, msg); err != nil {
+				t.Errorf("own signature: %v", err)
+			}
+			if pub.verify(sig, []byte(`{"critical":{"x":1}}`)) == nil {
+				t.Error("a changed payload verified")
+			}
+			if (&PublicKey{other.Public()}).verify(sig, msg) == nil {
+				t.Error("another key verified")
+			}
+		})
 	}
 }
