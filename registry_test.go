@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,10 +13,6 @@ import (
 	"time"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
 	"github.com/wasm-bpf/wasm-bpf/oci"
@@ -243,44 +237,11 @@ func TestRegistryOtherTools(t *testing.T) {
 	t.Run("ecli", func(t *testing.T) {
 		ref := reg.Host + "/ecli/hello:latest"
 		wasm, _ := os.ReadFile(filepath.Join(home, "hello.wasm"))
-		pushEcli(t, ref, wasm)
+		reg.PushEcli(t, "ecli/hello", "latest", wasm)
 		if got := w.must(7, ref); got.stdout != hello {
 			t.Errorf("stdout %q", got.stdout)
 		}
 	})
-}
-
-// pushEcli writes what eunomia-bpf's ecli push writes (bpf-oci on
-// oci-distribution 0.9): config "{}" of wasm-to-oci's config type, the
-// module as a wasm-to-oci layer, a manifest with no mediaType field, PUT
-// as an OCI manifest.
-func pushEcli(t *testing.T, ref string, wasm []byte) {
-	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	config := []byte("{}")
-	for _, b := range []struct {
-		data []byte
-		mt   types.MediaType
-	}{{config, oci.WasmToOCIConfigMediaType}, {wasm, oci.WasmToOCILayerMediaType}} {
-		if err := remote.WriteLayer(r.Context(), static.NewLayer(b.data, b.mt), remote.WithContext(context.Background())); err != nil {
-			t.Fatal(err)
-		}
-	}
-	manifest := fmt.Sprintf(`{"schemaVersion":2,"config":{"mediaType":%q,"digest":"sha256:%x","size":%d},"layers":[{"mediaType":%q,"digest":"sha256:%x","size":%d}]}`,
-		oci.WasmToOCIConfigMediaType, sha256Sum(config), len(config), oci.WasmToOCILayerMediaType, sha256Sum(wasm), len(wasm))
-	req, _ := http.NewRequest(http.MethodPut, "http://"+r.Context().RegistryStr()+"/v2/"+r.Context().RepositoryStr()+"/manifests/"+r.Identifier(), strings.NewReader(manifest))
-	req.Header.Set("Content-Type", string(types.OCIManifestSchema1))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("PUT manifest: %s", resp.Status)
-	}
 }
 
 // --verify-key: a guest signed by the key starts; unsigned, or signed by

@@ -15,8 +15,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
 )
@@ -275,37 +273,17 @@ func mustGet(t *testing.T, c *Client, d name.Digest) []byte {
 	return rd.Manifest
 }
 
-// An artifact as eunomia-bpf's `ecli push` writes it (bpf-oci on
-// oci-distribution 0.9): wasm-to-oci media types, config "{}", no mediaType
-// in the manifest body, PUT as an OCI manifest.
+// An artifact as eunomia-bpf's `ecli push` writes it.
 func TestPullEcliArtifact(t *testing.T) {
 	reg := testenv.StartRegistry(t)
 	c := newClient(t)
 	wasm := module("ecli")
-	ref := reg.Host + "/ecli/guest:latest"
-	r, _ := c.ParseReference(ref)
-	config := []byte("{}")
-	for _, b := range []struct {
-		data []byte
-		mt   types.MediaType
-	}{{config, WasmToOCIConfigMediaType}, {wasm, WasmToOCILayerMediaType}} {
-		if err := remote.WriteLayer(r.Context(), static.NewLayer(b.data, b.mt), c.options(context.Background())...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	manifest := fmt.Sprintf(`{"schemaVersion":2,"config":{"mediaType":%q,"digest":%q,"size":%d},"layers":[{"mediaType":%q,"digest":%q,"size":%d}]}`,
-		WasmToOCIConfigMediaType, digestOf(config), len(config), WasmToOCILayerMediaType, digestOf(wasm), len(wasm))
-	req, _ := http.NewRequest(http.MethodPut, "http://"+reg.Host+"/v2/ecli/guest/manifests/latest", strings.NewReader(manifest))
-	req.Header.Set("Content-Type", string(types.OCIManifestSchema1))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != http.StatusCreated {
-		t.Fatalf("PUT manifest: %v %v", resp.Status, err)
-	}
-	g, err := c.Pull(context.Background(), ref, PullOptions{})
+	manifest := reg.PushEcli(t, "ecli/guest", "latest", wasm)
+	g, err := c.Pull(context.Background(), reg.Host+"/ecli/guest:latest", PullOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(g.Wasm, wasm) || g.Ref.DigestStr() != digestOf([]byte(manifest)).String() {
+	if !bytes.Equal(g.Wasm, wasm) || g.Ref.DigestStr() != digestOf(manifest).String() {
 		t.Errorf("pulled %s, module equal %v", g.Ref, bytes.Equal(g.Wasm, wasm))
 	}
 }

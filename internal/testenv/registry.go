@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"log"
@@ -11,7 +12,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // Registry is an OCI registry (go-containerregistry's pkg/registry, the
@@ -40,6 +45,42 @@ func StartRegistry(t testing.TB) *Registry {
 	r.Host = strings.TrimPrefix(r.srv.URL, "http://")
 	t.Cleanup(r.Close)
 	return r
+}
+
+// PushEcli pushes wasm as repo:tag the way eunomia-bpf's `ecli push`
+// does (bpf-oci on oci-distribution 0.9): a config "{}" of wasm-to-oci's
+// config media type, the module as a wasm-to-oci layer, a manifest with no
+// mediaType field and no annotations, PUT as an OCI manifest. It returns
+// the manifest.
+func (r *Registry) PushEcli(t testing.TB, repo, tag string, wasm []byte) []byte {
+	t.Helper()
+	const configType, layerType = "application/vnd.wasm.config.v1+json", "application/vnd.wasm.content.layer.v1+wasm"
+	rp, err := name.NewRepository(r.Host + "/" + repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := []byte("{}")
+	for _, b := range []struct {
+		data []byte
+		mt   types.MediaType
+	}{{config, configType}, {wasm, layerType}} {
+		if err := remote.WriteLayer(rp, static.NewLayer(b.data, b.mt)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	manifest := fmt.Sprintf(`{"schemaVersion":2,"config":{"mediaType":%q,"digest":"sha256:%x","size":%d},"layers":[{"mediaType":%q,"digest":"sha256:%x","size":%d}]}`,
+		configType, sha256.Sum256(config), len(config), layerType, sha256.Sum256(wasm), len(wasm))
+	req, _ := http.NewRequest(http.MethodPut, r.srv.URL+"/v2/"+repo+"/manifests/"+tag, strings.NewReader(manifest))
+	req.Header.Set("Content-Type", string(types.OCIManifestSchema1))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT manifest: %s", resp.Status)
+	}
+	return []byte(manifest)
 }
 
 // Close stops the registry: it stops answering at once.
