@@ -382,3 +382,42 @@ func padded(b *testing.B, wat string, size int) []byte {
 	sec := append([]byte{0, byte(l) | 0x80, byte(l>>7) | 0x80, byte(l>>14) | 0x80, byte(l >> 21)}, payload...)
 	return append(wasm, sec...)
 }
+
+// Credentials in a credential helper: the Docker config names one
+// (credsStore), login stores through it, and pushes and runs get from it.
+func TestRegistryCredentialHelper(t *testing.T) {
+	home := isolate(t)
+	reg := testenv.StartRegistry(t)
+	reg.RequireLogin("bob", "hunter2")
+	// A helper speaking docker-credential-helpers' protocol: store reads
+	// {"ServerURL","Username","Secret"} on stdin, get prints it back.
+	bin := t.TempDir()
+	store := filepath.Join(home, "helper-store.json")
+	helper := `#!/bin/sh
+case "$1" in
+store) cat > "` + store + `" ;;
+get) read url; if [ -s "` + store + `" ]; then cat "` + store + `"; else echo "credentials not found in native keychain"; exit 1; fi ;;
+erase) rm -f "` + store + `" ;;
+list) echo '{}' ;;
+esac
+`
+	if err := os.WriteFile(filepath.Join(bin, "docker-credential-wbtest"), []byte(helper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	os.MkdirAll(filepath.Join(home, ".docker"), 0o700)
+	os.WriteFile(filepath.Join(home, ".docker", "config.json"), []byte(`{"credsStore":"wbtest"}`), 0o600)
+
+	mod := writeWat(t, home, "hello.wasm", helloWat)
+	ref := reg.Host + "/private/hello:v1"
+	cmdline{t: t}.must(1, "push", mod, ref)
+	(cmdline{t: t, stdin: "hunter2\n"}).must(0, "login", "-u", "bob", "--password-stdin", reg.Host)
+	if b, _ := os.ReadFile(store); !strings.Contains(string(b), `"Secret":"hunter2"`) {
+		t.Fatalf("the helper holds %q", b)
+	}
+	if cfg, _ := os.ReadFile(filepath.Join(home, ".docker", "config.json")); strings.Contains(string(cfg), "auth\"") {
+		t.Errorf("the password went to config.json too: %s", cfg)
+	}
+	cmdline{t: t}.must(0, "push", mod, ref)
+	cmdline{t: t}.must(7, ref)
+}
