@@ -46,7 +46,7 @@ func SignatureTag(d name.Digest) name.Tag {
 }
 
 // Sign signs the manifest ref names (a tag is resolved to its digest first)
-// with s, and adds the signature to the signature image in the registry.
+// with key, and adds the signature to the signature image in the registry.
 // It returns the signed digest and the signature image's tag.
 func (c *Client) Sign(ctx context.Context, ref string, key *PrivateKey) (name.Digest, name.Tag, error) {
 	r, err := c.ParseReference(ref)
@@ -120,10 +120,16 @@ func verifyLayer(l v1.Descriptor, body []byte, k *PublicKey) error {
 	return k.verify(sig, body)
 }
 
+// maxSignatures bounds the work a signature image can ask for.
+const maxSignatures = 100
+
 // checkSignatures applies cosign's rule for key-pair signatures: some
-// signature in the signature image m verifies with v, over a payload that
+// signature in the signature image m verifies with k, over a payload that
 // names d's digest.
 func checkSignatures(m *v1.Manifest, blob func(v1.Descriptor) ([]byte, error), d name.Digest, k *PublicKey) error {
+	if len(m.Layers) > maxSignatures {
+		return fmt.Errorf("%s has %d layers, more than the %d signatures this runtime reads", SignatureTag(d), len(m.Layers), maxSignatures)
+	}
 	n := 0
 	var other string
 	for _, l := range m.Layers {
@@ -160,22 +166,20 @@ func checkSignatures(m *v1.Manifest, blob func(v1.Descriptor) ([]byte, error), d
 	return fmt.Errorf("%w: %d signature(s) in %s, none by this key", ErrBadSignature, n, SignatureTag(d))
 }
 
-// verify requires a signature of d by v: from the store if it has one that
+// verify requires a signature of d by k: from the store if it has one that
 // verifies (unless PullAlways), else from the registry (unless PullNever).
 // A signature that verifies is kept in the store.
 func (p *puller) verify(d name.Digest, k *PublicKey) error {
 	tag := SignatureTag(d)
-	var localErr error
 	if p.policy != PullAlways {
-		localErr = p.verifyLocal(d, tag, k)
-		if localErr == nil {
+		err := p.verifyLocal(d, tag, k)
+		switch {
+		case err == nil:
 			return nil
-		}
-		if p.policy == PullNever {
-			if errors.Is(localErr, ErrNotFound) {
-				return fmt.Errorf("%w: no signature in the local store (--pull never)", ErrUnsigned)
-			}
-			return localErr
+		case p.policy == PullNever && errors.Is(err, ErrNotFound):
+			return fmt.Errorf("%w: no signature in the local store (--pull never)", ErrUnsigned)
+		case p.policy == PullNever:
+			return err
 		}
 	}
 	rp, err := p.registry()

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
@@ -196,5 +198,17 @@ func TestKeyTypes(t *testing.T) {
 				t.Error("another key verified")
 			}
 		})
+	}
+}
+
+func TestTooManySignatures(t *testing.T) {
+	d, err := name.NewDigest("registry.example/x@sha256:" + strings.Repeat("a", 64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &v1.Manifest{Layers: make([]v1.Descriptor, maxSignatures+1)}
+	fetch := func(v1.Descriptor) ([]byte, error) { t.Fatal("fetched a payload"); return nil, nil }
+	if err := checkSignatures(m, fetch, d, nil); err == nil || !strings.Contains(err.Error(), "more than the 100") {
+		t.Errorf("%d signature layers: %v", len(m.Layers), err)
 	}
 }
