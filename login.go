@@ -54,7 +54,7 @@ func loginCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.Writer, "Login Succeeded (credentials kept by %s)\n", file)
+			fmt.Fprintf(c.App.Writer, "Login Succeeded (Docker config %s)\n", file)
 			return nil
 		},
 	}
