@@ -23,7 +23,7 @@ var insecureFlag = &cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP and 
 // moduleFlags are run's flags for guests from a registry.
 func moduleFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "pull", Value: "missing", Usage: "for a registry `REF`: missing (use the local store's copy of the tag or digest), always (ask the registry), never (the local store only)"},
+		&cli.StringFlag{Name: "pull", Value: "missing", Usage: "`POLICY` for a registry reference: missing (use the local store's copy of the tag or digest), always (ask the registry), never (the local store only)"},
 		&cli.StringFlag{Name: "verify-key", Usage: "run a registry guest only if it carries a cosign signature by the public key in `FILE`"},
 		insecureFlag,
 	}
