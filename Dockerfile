@@ -4,9 +4,13 @@
 # image holds exactly what CI proved; this file only supplies its inputs.
 #
 #   docker build -t wasm-bpf .
-#   docker run --rm --privileged -v /sys/fs/bpf:/sys/fs/bpf \
-#     -v /sys/kernel/tracing:/sys/kernel/tracing -v /sys/kernel/debug:/sys/kernel/debug \
+#   docker run --rm --cap-add BPF --cap-add PERFMON \
+#     -v /sys/kernel/tracing:/sys/kernel/tracing -v /sys/fs/bpf:/sys/fs/bpf \
 #     -v "$PWD/examples/bootstrap/bootstrap.wasm:/bootstrap.wasm:ro" wasm-bpf /bootstrap.wasm
+#
+# internal/releaseimage builds the same image without Docker (one file,
+# /wasm-bpf, mode 0755; this ENTRYPOINT; the PATH Docker gives); CI runs
+# that one with runc (README, "Static binary and container image").
 
 FROM golang:1.26-bookworm AS build
 WORKDIR /src

@@ -1,7 +1,7 @@
 // Command wasm-bpf runs wasm-bpf guests: WebAssembly modules whose
 // user-space half drives eBPF programs in the running kernel.
 //
-//	wasm-bpf [run] [flags] MODULE.wasm [ARGS...]
+//	wasm-bpf [run] [flags] MODULE.wasm|REF [ARGS...]
 package main
 
 import (
@@ -34,7 +34,7 @@ type signalError struct{ sig syscall.Signal }
 func (e signalError) Error() string { return "received " + e.sig.String() }
 
 func runFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log host calls, refusals and libbpf's output (the verifier log) to stderr"},
 		&cli.StringFlag{Name: "wrapper-module-name", Aliases: []string{"m"}, Value: host.DefaultWrapperModule, Usage: "import module of the callback-wrapper poll"},
 		&cli.StringFlag{Name: "callback-export-name", Aliases: []string{"c"}, Value: host.DefaultCallbackExport, Usage: "guest export the callback-wrapper poll calls per record"},
@@ -45,7 +45,7 @@ func runFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-objects", Usage: "refuse to load more than `N` BPF objects at once"},
 		&cli.IntFlag{Name: "max-links", Usage: "refuse to attach more than `N` programs at once"},
 		&cli.BoolFlag{Name: "no-cache", Usage: "compile the module every time instead of using the compile cache ($XDG_CACHE_HOME/wasm-bpf)"},
-	}
+	}, moduleFlags()...)
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -60,7 +60,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := &cli.App{
 		Name:      "wasm-bpf",
 		Usage:     "run WebAssembly guests that drive eBPF programs",
-		UsageText: "wasm-bpf [run] [flags] MODULE.wasm [ARGS...]",
+		UsageText: "wasm-bpf [run] [flags] MODULE.wasm|REF [ARGS...]",
 		Version:   version(),
 		Reader:    stdin,
 		Writer:    stdout,
@@ -70,10 +70,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		Commands: []*cli.Command{{
 			Name:      "run",
 			Usage:     "run a guest module (the default command)",
-			ArgsUsage: "MODULE.wasm [ARGS...]",
+			ArgsUsage: "MODULE.wasm|REF [ARGS...]",
 			Flags:     runFlags(),
 			Action:    action,
-		}, genCommand(), versionCommand()},
+		}, genCommand(), versionCommand(),
+			pushCommand(), pullCommand(), imagesCommand(), loginCommand(), signCommand(), generateKeyPairCommand()},
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
 	}
@@ -92,11 +93,6 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		return 2, errors.New("no module given")
 	}
 	path := c.Args().First()
-	wasm, err := os.ReadFile(path)
-	if err != nil {
-		return 1, fmt.Errorf("read module: %w", err)
-	}
-
 	maxMemory, err := parseSize(c.String("max-memory"))
 	if err != nil {
 		return 2, fmt.Errorf("--max-memory: %w", err)
@@ -108,6 +104,10 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	libbpf.SetLogger(logger)
+	wasm, err := loadModule(c, path, logger)
+	if err != nil {
+		return 1, err
+	}
 
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)

@@ -170,10 +170,15 @@ func startCLI(t *testing.T, flags []string, wasm string, args ...string) *guest 
 	t.Helper()
 	bin := tc.CLIT(t)
 	argv := append(append(append([]string{}, flags...), wasm), args...)
-	cmd := exec.Command(bin, argv...)
+	return startCommand(t, "wasm-bpf "+strings.Join(argv, " "), exec.Command(bin, argv...))
+}
+
+// startCommand starts cmd, a command that runs a guest, as startCLI does.
+func startCommand(t *testing.T, desc string, cmd *exec.Cmd) *guest {
+	t.Helper()
 	g := &guest{
 		t:      t,
-		desc:   "wasm-bpf " + strings.Join(argv, " "),
+		desc:   desc,
 		stdout: newLineLog(),
 		stderr: &lockedBuffer{},
 		cmd:    cmd,

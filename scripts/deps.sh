@@ -9,6 +9,7 @@ packages=(
 	clang lld llvm wasi-libc libclang-rt-14-dev-wasm32
 	bpftool iproute2 xxd
 	file # scripts/build-static.sh checks its result with it
+	runc umoci # e2e TestReleaseImage runs the container image with them
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -14,10 +14,14 @@ if [ -n "$unformatted" ]; then
 	echo "gofmt needed: $unformatted" >&2
 	exit 1
 fi
-go test -count=1 -timeout 15m ./...
+# TestReleaseImage runs the release image, which needs the static binary: below.
+go test -count=1 -timeout 15m -skip '^TestReleaseImage$' ./...
 # The embedding API is shared by goroutines: run it under the race detector too.
 go test -race -count=1 -timeout 5m ./host/...
 # The release binary: static and self-checked, then the example tests and the parity guests (docs/parity.md) with it.
 bash scripts/build-static.sh
 WASM_BPF_BIN=$PWD/dist/wasm-bpf go test -count=1 -timeout 5m -skip TestEmbed ./examples/ # TestEmbed runs no CLI
+# The container image of that binary, built without Docker, through a registry, run by runc.
+WASM_BPF_STATIC=$PWD/dist/wasm-bpf go test -count=1 -timeout 5m -run '^TestReleaseImage$' -v ./e2e/
+
 WASM_BPF_BIN=$PWD/dist/wasm-bpf bash scripts/parity.sh

@@ -137,8 +137,16 @@ func goTool() (string, error) {
 
 // run runs a command and returns an error holding its combined output.
 func run(dir string, name string, args ...string) error {
+	return runEnv(dir, nil, name, args...)
+}
+
+// runEnv is run with variables added to the environment.
+func runEnv(dir string, env []string, name string, args ...string) error {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
