@@ -77,7 +77,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			ArgsUsage: "MODULE.wasm [ARGS...]",
 			Flags:     runFlags(),
 			Action:    action,
-		}, genCommand(), versionCommand()},
+		}, genCommand(), inspectCommand(), versionCommand()},
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
 	}

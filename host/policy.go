@@ -18,12 +18,12 @@ import (
 // one line the user sees at the default log level.
 
 // refusal is the policy refusing a load or an attachment.
-type refusal struct{ err error }
+type refusal struct{ msg string }
 
-func (r *refusal) Error() string { return r.err.Error() }
-func (r *refusal) Unwrap() error { return r.err }
+func (r *refusal) Error() string { return r.msg }
+func (r *refusal) Unwrap() error { return syscall.EPERM }
 
-func refuse(format string, args ...any) error { return &refusal{fmt.Errorf(format, args...)} }
+func refuse(format string, args ...any) error { return &refusal{fmt.Sprintf(format, args...)} }
 
 // label names the guest in refusals: its module's file name.
 func (g *guest) label() string {
@@ -38,19 +38,19 @@ func (g *guest) label() string {
 func (g *guest) admit(handle uint64, elf []byte) (*policy.Object, error) {
 	obj, err := policy.Analyze(elf)
 	if err != nil {
-		return nil, refuse("%s: object %d cannot be analysed (%v), and what the policy cannot see it refuses: %w",
-			g.label(), handle, err, syscall.EPERM)
+		return nil, refuse("%s: object %d cannot be analysed (%v), and what the policy cannot see it refuses",
+			g.label(), handle, err)
 	}
 	if err := g.cfg.Policy.Check(obj); err != nil {
-		return nil, refuse("%s: object %d: %w", g.label(), handle, err)
+		return nil, refuse("%s: object %d: %v", g.label(), handle, err)
 	}
 	if limit := g.cfg.MaxMapMemory; limit > 0 {
 		held := g.mapMemory()
 		need := uint64(obj.MapMemory())
 		if need > limit || held > limit-need {
-			return nil, refuse("%s: object %d: its maps need %v of kernel memory (the largest: %s)%s, over the limit of %v; run with --max-map-memory %s: %w",
+			return nil, refuse("%s: object %d: its maps need %v of kernel memory (the largest: %s)%s, over the limit of %v; run with --max-map-memory %s",
 				g.label(), handle, policy.Bytes(need), largestMap(obj), heldText(held), policy.Bytes(limit),
-				suggestSize(need+held), syscall.EPERM)
+				suggestSize(need+held))
 		}
 	}
 	return obj, nil
@@ -98,8 +98,8 @@ func suggestSize(n uint64) string {
 // parsers would be a way around the policy.
 func matchLibbpf(label string, handle uint64, a *policy.Object, obj *libbpf.Object) error {
 	differ := func(format string, args ...any) error {
-		return refuse("%s: object %d: libbpf reads it differently from the policy's analysis (%s), so it is refused: %w",
-			label, handle, fmt.Sprintf(format, args...), syscall.EPERM)
+		return refuse("%s: object %d: libbpf reads it differently from the policy's analysis (%s), so it is refused",
+			label, handle, fmt.Sprintf(format, args...))
 	}
 	progs := obj.Programs()
 	if len(progs) != len(a.Programs) {
@@ -157,12 +157,12 @@ func analysedMap(a *policy.Object, name string) (policy.Map, bool) {
 func (g *guest) permitAttach(o *object, name, target string) (string, error) {
 	prog, ok := o.analysis.Program(name)
 	if !ok {
-		return "", refuse("%s: object %d: program %q is not in the policy's analysis: %w", g.label(), o.handle, name, syscall.EPERM)
+		return "", refuse("%s: object %d: program %q is not in the policy's analysis", g.label(), o.handle, name)
 	}
 	resolved, err := g.cfg.Policy.CheckAttach(prog, target)
 	var r *policy.Refusal
 	if errors.As(err, &r) {
-		return "", refuse("%s: object %d: %w", g.label(), o.handle, err)
+		return "", refuse("%s: object %d: %v", g.label(), o.handle, err)
 	}
 	if err != nil {
 		return "", fmt.Errorf("attach %q: %w", name, err)

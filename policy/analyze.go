@@ -50,6 +50,10 @@ type Program struct {
 	Kfuncs       []string
 }
 
+// TypeName is the kernel's name of the program's type ("tracepoint",
+// "tracing", ...).
+func (p Program) TypeName() string { return progTypeName(p.Type) }
+
 // Helper is a BPF helper function, by the kernel's id.
 type Helper struct {
 	ID   int32

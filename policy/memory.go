@@ -173,6 +173,8 @@ func (b Bytes) String() string {
 		i++
 	}
 	s := strconv.FormatFloat(v, 'f', 1, 64)
-	s = strings.TrimSuffix(s, ".0")
+	if uint64(b)%(1<<(10*(i+1))) == 0 {
+		s = strings.TrimSuffix(s, ".0")
+	}
 	return s + " " + "KMGTPE"[i:i+1] + "iB"
 }

@@ -191,14 +191,11 @@ func (p *Policy) With(grants ...string) (*Policy, error) {
 	return q, nil
 }
 
-// String names the policy as refusals do: `profile "observe"`, or its
-// grants.
+// String names the policy as refusals do: `profile "observe"`, or
+// `policy "observe,GRANT,..."`.
 func (p *Policy) String() string {
 	if len(p.grants) == 0 {
 		return `profile "observe"`
-	}
-	if len(p.grants) == 1 && !strings.Contains(p.grants[0], ":") {
-		return fmt.Sprintf("profile %q", p.grants[0])
 	}
 	return fmt.Sprintf("policy %q", strings.Join(append([]string{Observe}, p.grants...), ","))
 }
