@@ -114,28 +114,28 @@ func (o *Object) Program(name string) (*Program, bool) {
 // declares in Object.Kfuncs: a loader that resolved calls differently
 // could only reach code in those sections, and a kfunc only through a BTF
 // declaration, so checking these sets too leaves no way around the check.
-func Analyze(obj []byte) (*Object, error) {
+func Analyze(obj []byte) (o *Object, err error) {
 	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
 		return nil, fmt.Errorf("possible CPUs: %w", err)
 	}
-	return analyze(obj, ncpu)
-}
-
-func analyze(obj []byte, ncpu int) (o *Object, err error) {
 	// cilium/ebpf guards its own ELF parsing; this guards the rest against
-	// an input nobody foresaw. A hostile object must cost an error, not the
-	// host.
+	// an input nobody foresaw (FuzzAnalyze looks for such inputs without
+	// it). A hostile object must cost an error, not the host.
 	defer func() {
 		if r := recover(); r != nil {
 			o, err = nil, fmt.Errorf("analysis failed: %v", r)
 		}
 	}()
+	return analyze(obj, ncpu)
+}
+
+func analyze(obj []byte, ncpu int) (*Object, error) {
 	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
 	if err != nil {
 		return nil, err
 	}
-	o = &Object{}
+	o := &Object{}
 	for _, p := range spec.Programs {
 		o.Programs = append(o.Programs, program(p))
 	}
