@@ -51,7 +51,8 @@ func mapMemory(m *ebpf.MapSpec, ncpu int) uint64 {
 		// libbpf makes the maps of global data (.bss, .data, .rodata,
 		// .kconfig) mmapable.
 		if m.Flags&bpfFMmapable != 0 || strings.HasPrefix(m.Name, ".") {
-			add(pageAlign(mulSat(n, value)))
+			// Its header and its data each take whole pages.
+			add(pageSize + pageAlign(mulSat(n, value)))
 		} else {
 			add(n, value)
 		}
