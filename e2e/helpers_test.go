@@ -589,10 +589,29 @@ func head(s []string, n int) []string {
 // ---- kernel objects --------------------------------------------------------
 
 type bpfObj struct {
-	ID     int    `json:"id"`
-	Name   string `json:"name"`
-	Type   string `json:"type"`
-	ProgID int    `json:"prog_id"`
+	ID     int     `json:"id"`
+	Name   string  `json:"name"`
+	Type   objType `json:"type"`
+	ProgID int     `json:"prog_id"`
+}
+
+// objType is a type as bpftool prints it: a name, or the number of a type
+// newer than bpftool (a cgrp_storage map, from other tests running at the
+// same time, must not break the listing).
+type objType string
+
+func (t *objType) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*t = objType(s)
+		return nil
+	}
+	var n int
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*t = objType(strconv.Itoa(n))
+	return nil
 }
 
 // bpftoolShow lists the kernel's progs, maps or links.

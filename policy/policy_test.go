@@ -344,3 +344,18 @@ func TestBytes(t *testing.T) {
 		}
 	}
 }
+
+// The commented example in docs/ is a valid policy.
+func TestExampleFile(t *testing.T) {
+	data, err := os.ReadFile("../docs/policy.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.grantsKind("xdp") || p.maxPrograms != 16 || len(p.attach) != 2 {
+		t.Errorf("parsed %v", p)
+	}
+}
