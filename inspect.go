@@ -157,6 +157,11 @@ func inspect(name string, data []byte) (*inspectReport, error) {
 	}
 	rep.Needs = nonNil(policy.Needs(all))
 	rep.Profile = policy.Covering(rep.Needs)
+	for _, o := range rep.Objects {
+		if o.Error != "" {
+			rep.Profile = "refused" // whatever is granted, the runtime refuses that object
+		}
+	}
 	return rep, nil
 }
 

@@ -147,13 +147,15 @@ func (g *guest) attachProgram(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmti
 	if err != nil {
 		return retI32(g.refuse(fn, syscall.ENOENT, "no such program", "program", name))
 	}
-	if target, err = g.permitAttach(o, name, target); err != nil {
+	permitted, err := g.permitAttach(o, name, target)
+	if err != nil {
 		if g.refused(err) {
 			return retI32(-int32(syscall.EPERM))
 		}
 		g.log.Debug(fn+": attach target", "program", name, "target", target, "err", err)
 		return retI32(errnoOf(err))
 	}
+	target = permitted
 	if max := g.cfg.MaxLinks; max > 0 && g.links() >= max {
 		g.log.Warn("guest reached its limit of attached programs; attach refused", "max_links", max, "program", name)
 		return retI32(-int32(syscall.EMFILE))
