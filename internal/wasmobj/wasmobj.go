@@ -122,10 +122,12 @@ func bpfELFSize(r *io.SectionReader) (uint64, bool) {
 		return 0, false
 	}
 	var hdr elf.Header64
-	if err := binary.Read(io.NewSectionReader(r, 0, int64(binary.Size(hdr))), f.ByteOrder, &hdr); err != nil {
+	if err := binary.Read(io.NewSectionReader(r, 0, int64(binary.Size(hdr))), f.ByteOrder, &hdr); err != nil || hdr.Shoff > MaxObjectSize {
 		return 0, false
 	}
-	size := hdr.Shoff + uint64(hdr.Shnum)*uint64(hdr.Shentsize)
+	// At least its own header (FuzzFind found a header claiming no
+	// section table and no sections).
+	size := max(hdr.Shoff+uint64(hdr.Shnum)*uint64(hdr.Shentsize), uint64(binary.Size(hdr)))
 	for _, s := range f.Sections {
 		if s.Type != elf.SHT_NOBITS {
 			size = max(size, s.Offset+s.FileSize)
