@@ -19,6 +19,7 @@ import (
 
 	"github.com/wasm-bpf/wasm-bpf/host"
 	"github.com/wasm-bpf/wasm-bpf/libbpf"
+	"github.com/wasm-bpf/wasm-bpf/policy"
 )
 
 func main() {
@@ -44,6 +45,9 @@ func runFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "cpu-limit", Usage: "stop the guest after `DURATION` of running Wasm code"},
 		&cli.IntFlag{Name: "max-objects", Usage: "refuse to load more than `N` BPF objects at once"},
 		&cli.IntFlag{Name: "max-links", Usage: "refuse to attach more than `N` programs at once"},
+		&cli.StringSliceFlag{Name: "allow", Usage: "grant the guest's BPF objects `CAP`, besides the default profile observe: a profile (network, security, signal, write-user, all) or a rule (helper:NAME, kfunc:NAME, prog:KIND, map:TYPE, attach:PATTERN, cgroup:PATH, iface:NAME); repeatable (docs/policy.md)"},
+		&cli.StringFlag{Name: "policy", Usage: "read what the guest's BPF objects may do from `FILE` (YAML or JSON, docs/policy.md); --allow adds to it"},
+		&cli.StringFlag{Name: "max-map-memory", Value: "256MiB", Usage: "limit the kernel memory of the guest's BPF maps, estimated before each load, to `SIZE`; 0: no limit"},
 		&cli.BoolFlag{Name: "no-cache", Usage: "compile the module every time instead of using the compile cache ($XDG_CACHE_HOME/wasm-bpf)"},
 	}, moduleFlags()...)
 }
@@ -73,7 +77,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			ArgsUsage: "MODULE.wasm|REF [ARGS...]",
 			Flags:     runFlags(),
 			Action:    action,
-		}, genCommand(), versionCommand(),
+		}, genCommand(), inspectCommand(), versionCommand(),
 			pushCommand(), pullCommand(), imagesCommand(), loginCommand(), signCommand(), generateKeyPairCommand()},
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
@@ -98,11 +102,20 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		return 2, fmt.Errorf("--max-memory: %w", err)
 	}
 
+	maxMapMemory, err := parseSize(c.String("max-map-memory"))
+	if err != nil {
+		return 2, fmt.Errorf("--max-map-memory: %w", err)
+	}
+	pol, err := readPolicy(c.String("policy"), c.StringSlice("allow"))
+	if err != nil {
+		return 2, err
+	}
+
 	level := slog.LevelInfo
 	if c.Bool("verbose") {
 		level = slog.LevelDebug
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(newLineHandler(stderr, level))
 	libbpf.SetLogger(logger)
 	wasm, err := loadModule(c, path, logger)
 	if err != nil {
@@ -156,6 +169,8 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		CPULimit:       c.Duration("cpu-limit"),
 		MaxObjects:     c.Int("max-objects"),
 		MaxLinks:       c.Int("max-links"),
+		Policy:         pol,
+		MaxMapMemory:   maxMapMemory,
 	})
 	if err != nil {
 		return 1, fmt.Errorf("%s: %w", path, err)
@@ -170,6 +185,26 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		return code, fmt.Errorf("%s: %w", path, err)
 	}
 	return code, nil
+}
+
+// readPolicy is the policy of --policy FILE (default: observe) with the
+// grants of --allow added.
+func readPolicy(file string, allow []string) (*policy.Policy, error) {
+	p := policy.Default()
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--policy: %w", err)
+		}
+		if p, err = policy.Parse(data); err != nil {
+			return nil, fmt.Errorf("--policy %s: %w", file, err)
+		}
+	}
+	p, err := p.With(allow...)
+	if err != nil {
+		return nil, fmt.Errorf("--allow: %w", err)
+	}
+	return p, nil
 }
 
 // version reports the module version and VCS revision the binary was built

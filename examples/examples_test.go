@@ -96,6 +96,16 @@ func examplesDir(t *testing.T) string {
 	return buildDir
 }
 
+// allow is what each example needs beyond the default profile, observe
+// (docs/policy.md); its README says so, start passes it, and
+// TestInspectExamples checks it against what `wasm-bpf inspect` finds.
+var allow = map[string][]string{
+	"xdp":     {"network"},
+	"sockops": {"network"},
+	"lsm":     {"security"},
+	"go-lsm":  {"security"},
+}
+
 // guest is a running example.
 type guest struct {
 	t      *testing.T
@@ -132,7 +142,11 @@ func start(t *testing.T, prefix []string, name string, args ...string) *guest {
 func startNoWait(t *testing.T, prefix []string, name string, args ...string) *guest {
 	t.Helper()
 	dir := examplesDir(t)
-	argv := append(append(append([]string{}, prefix...), tc.CLIT(t), filepath.Join(dir, name, name+".wasm")), args...)
+	argv := append(append([]string{}, prefix...), tc.CLIT(t))
+	for _, c := range allow[name] {
+		argv = append(argv, "--allow", c)
+	}
+	argv = append(append(argv, filepath.Join(dir, name, name+".wasm")), args...)
 	g := &guest{t: t, lines: make(chan string, 1024), done: make(chan struct{})}
 	g.cmd = exec.Command(argv[0], argv[1:]...)
 	g.cmd.Stderr = g

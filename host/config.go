@@ -4,6 +4,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/wasm-bpf/wasm-bpf/policy"
 )
 
 // Config is how one guest runs.
@@ -27,11 +29,21 @@ type Config struct {
 	// HostFuncs are extra functions the guest may import.
 	HostFuncs []HostFunc
 
+	// Policy is what the guest's BPF objects may ask of the kernel, checked
+	// before every load and attach (docs/policy.md); nil: the "observe"
+	// profile. An embedder that trusts its guests as the other wasm-bpf
+	// runtimes do grants policy.All.
+	Policy *policy.Policy
+
 	// Limits; zero means none.
 	MaxMemory  uint64        // bytes of linear memory: memory.grow beyond it fails in the guest
 	CPULimit   time.Duration // time spent running Wasm (counted in 10 ms epoch ticks); exceeding it stops the guest with ErrCPULimit
 	MaxObjects int           // BPF objects open at once: further loads return 0
 	MaxLinks   int           // programs attached at once: further attaches return -EMFILE
+	// MaxMapMemory bounds the kernel memory of the maps of the guest's open
+	// objects together, as estimated from each object before it loads
+	// (policy.Object.MapMemory): a load that would pass it returns 0.
+	MaxMapMemory uint64
 }
 
 // HostFunc is a custom host function: Func is a Go function as
@@ -57,6 +69,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.WrapperModule == "" {
 		cfg.WrapperModule = DefaultWrapperModule
+	}
+	if cfg.Policy == nil {
+		cfg.Policy = policy.Default()
 	}
 	if cfg.CallbackExport == "" {
 		cfg.CallbackExport = DefaultCallbackExport

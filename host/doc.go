@@ -50,6 +50,15 @@
 // (MaxObjects, MaxLinks: the refused call is logged at warn level, naming
 // the limit). A wall-clock bound is a context deadline.
 //
+// What a guest's BPF objects may ask of the kernel is Config.Policy (nil:
+// the "observe" profile of package policy; policy.New(policy.All) grants
+// what the other wasm-bpf runtimes allow), checked on the guest's bytes
+// before libbpf or the kernel see them and again on each attach target;
+// Config.MaxMapMemory bounds the kernel memory of the maps of the objects
+// it holds. A refused load returns 0 and a refused attach -EPERM, with one
+// line at warn level naming the guest, the object, what it asked for, the
+// rule and the grant (docs/policy.md).
+//
 // # Extending
 //
 // Config.HostFuncs adds host functions, typed Go functions, that the guest

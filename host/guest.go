@@ -10,6 +10,7 @@ import (
 	"github.com/wasm-bpf/wasm-bpf/host/internal/cabi"
 	"github.com/wasm-bpf/wasm-bpf/internal/guestmem"
 	"github.com/wasm-bpf/wasm-bpf/libbpf"
+	"github.com/wasm-bpf/wasm-bpf/policy"
 )
 
 // guest is one running guest instance: its store, the exports the host
@@ -53,6 +54,8 @@ type object struct {
 	buffers map[int32]buffer
 	polls   int  // polls of this object in progress (a callback may close it)
 	closing bool // closed by the guest while a poll was in progress
+
+	analysis *policy.Object // what the policy admitted (host/policy.go)
 }
 
 type mapRef struct {

@@ -9,6 +9,7 @@ import (
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
 	"github.com/wasm-bpf/wasm-bpf/libbpf"
+	"github.com/wasm-bpf/wasm-bpf/policy"
 )
 
 // loadObject is wasm_load_bpf_object(obj_buf, obj_buf_sz) -> handle, or 0.
@@ -29,9 +30,16 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 		return retI64(0)
 	}
 	handle := g.lastHandle + 1
-	o, err := g.open(handle, buf)
+	analysis, err := g.admit(handle, buf)
 	if err != nil {
-		g.refuse(fn, syscall.EINVAL, "load failed; libbpf explains why in the debug log (-v)", "err", err)
+		g.refused(err)
+		return retI64(0)
+	}
+	o, err := g.open(handle, buf, analysis)
+	if err != nil {
+		if !g.refused(err) {
+			g.refuse(fn, syscall.EINVAL, "load failed; libbpf explains why in the debug log (-v)", "err", err)
+		}
 		return retI64(0)
 	}
 	g.lastHandle = handle
@@ -56,9 +64,13 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 	return retI64(handle)
 }
 
-func (g *guest) open(handle uint64, elf []byte) (*object, error) {
+func (g *guest) open(handle uint64, elf []byte, analysis *policy.Object) (*object, error) {
 	obj, err := libbpf.Open(g.name, elf)
 	if err != nil {
+		return nil, err
+	}
+	if err := matchLibbpf(g.label(), handle, analysis, obj); err != nil {
+		obj.Close()
 		return nil, err
 	}
 	// A guest's maps live and die with it: nothing is pinned to bpffs, and
@@ -71,7 +83,7 @@ func (g *guest) open(handle uint64, elf []byte) (*object, error) {
 		obj.Close()
 		return nil, err
 	}
-	o := &object{handle: handle, obj: obj, maps: map[int32]*mapRef{}, buffers: map[int32]buffer{}}
+	o := &object{handle: handle, obj: obj, maps: map[int32]*mapRef{}, buffers: map[int32]buffer{}, analysis: analysis}
 	for _, m := range obj.Maps() {
 		fd := m.FD()
 		if fd < 0 {
@@ -149,6 +161,15 @@ func (g *guest) attachProgram(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmti
 	if err != nil {
 		return retI32(g.refuse(fn, syscall.ENOENT, "no such program", "program", name))
 	}
+	permitted, err := g.permitAttach(o, name, target)
+	if err != nil {
+		if g.refused(err) {
+			return retI32(-int32(syscall.EPERM))
+		}
+		g.log.Debug(fn+": attach target", "program", name, "target", target, "err", err)
+		return retI32(errnoOf(err))
+	}
+	target = permitted
 	if max := g.cfg.MaxLinks; max > 0 && g.links() >= max {
 		g.log.Warn("guest reached its limit of attached programs; attach refused", "max_links", max, "program", name)
 		return retI32(-int32(syscall.EMFILE))

@@ -88,7 +88,7 @@ func (o *Object) Program(name string) (*Program, error) {
 	return &Program{prog: p, name: name}, nil
 }
 
-// Programs returns every program of the object.
+// Programs returns every program of the object, in libbpf's order.
 func (o *Object) Programs() []*Program {
 	var progs []*Program
 	for p := C.bpf_object__next_program(o.obj, nil); p != nil; p = C.bpf_object__next_program(o.obj, p) {

@@ -16,6 +16,10 @@ if [ -n "$unformatted" ]; then
 fi
 # TestReleaseImage runs the release image, which needs the static binary: below.
 go test -count=1 -timeout 15m -skip '^TestReleaseImage$' ./...
+# The fuzz targets over hostile input, a few seconds each besides their seeds
+# (minimisation bounded: the seeds are whole BPF objects).
+go test -run '^$' -fuzz FuzzAnalyze -fuzztime 5s -fuzzminimizetime 50x ./policy/
+go test -run '^$' -fuzz FuzzFind -fuzztime 5s -fuzzminimizetime 50x ./internal/wasmobj/
 # The embedding API is shared by goroutines: run it under the race detector too.
 go test -race -count=1 -timeout 5m ./host/...
 # The release binary: static and self-checked, then the example tests and the parity guests (docs/parity.md) with it.

@@ -209,8 +209,6 @@ int wbfd_xdpcpu(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-/* Created, never registered: its value embeds program fds. */
-SEC(".struct_ops")
-struct tcp_congestion_ops wbfd_ops = {
-	.name = "wbfd_cc",
-};
+/* No struct_ops map: the policy cannot analyse a .struct_ops section and
+ * refuses such objects under every profile; host/internal/cabi's test checks
+ * that an update of a struct_ops map is refused all the same. */

@@ -1,0 +1,277 @@
+package policy
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
+)
+
+// Object is what one BPF ELF object asks of the kernel.
+type Object struct {
+	Programs []Program // in section, then name, order
+	Maps     []Map     // in name order
+
+	// Helpers is every helper any instruction of the object's code calls,
+	// reached by a program or not, and Kfuncs every kfunc the object
+	// declares: supersets of what its programs call. They bound what a
+	// loader that links the code differently from this analysis could make
+	// of it (see Analyze).
+	Helpers []Helper
+	Kfuncs  []string
+}
+
+// Program is one program of an object: an entry point and every
+// subprogram and callback it reaches.
+type Program struct {
+	Name       string
+	Section    string // as in the ELF, without libbpf's leading "?"
+	Type       ebpf.ProgramType
+	AttachType ebpf.AttachType
+	// Kind names the program type, split by attach type where that
+	// changes what the program can do: "tracepoint", "kprobe", "fentry",
+	// "fmod_ret", "lsm", "xdp", ... (see Kinds).
+	Kind string
+	// Target is the attach point the section names, canonical: the
+	// section's prefix without aliases or the sleepable ".s", and a
+	// uprobe's binary path cleaned ("tracepoint/sched/sched_process_exec",
+	// "uprobe//usr/bin/bash:readline"). Empty for programs whose target is
+	// given at attach time (XDP, socket filters, cgroup programs).
+	Target       string
+	Sleepable    bool
+	Instructions int // 8-byte instruction slots, subprograms included
+	Helpers      []Helper
+	Kfuncs       []string
+}
+
+// TypeName is the kernel's name of the program's type ("tracepoint",
+// "tracing", ...).
+func (p Program) TypeName() string { return progTypeName(p.Type) }
+
+// Helper is a BPF helper function, by the kernel's id.
+type Helper struct {
+	ID   int32
+	Name string // "bpf_send_signal"; "" for an id this package does not know
+}
+
+func (h Helper) String() string {
+	if h.Name == "" {
+		return fmt.Sprintf("helper %d", h.ID)
+	}
+	return fmt.Sprintf("%s (helper %d)", h.Name, h.ID)
+}
+
+// Map is one map an object creates.
+type Map struct {
+	Name       string
+	Type       ebpf.MapType
+	KeySize    uint32
+	ValueSize  uint32
+	MaxEntries uint32
+	Flags      uint32
+	// Memory is an upper estimate of the kernel memory the map takes once
+	// created and full (see docs/policy.md).
+	Memory Bytes
+}
+
+// TypeName is the kernel's name of the map's type ("hash", "ringbuf", ...).
+func (m Map) TypeName() string { return mapTypeName(m.Type) }
+
+// MapMemory is the estimated kernel memory of all the object's maps.
+func (o *Object) MapMemory() Bytes {
+	var sum uint64
+	for _, m := range o.Maps {
+		sum = addSat(sum, uint64(m.Memory))
+	}
+	return Bytes(sum)
+}
+
+// Program returns the program called name.
+func (o *Object) Program(name string) (*Program, bool) {
+	for i := range o.Programs {
+		if o.Programs[i].Name == name {
+			return &o.Programs[i], true
+		}
+	}
+	return nil, false
+}
+
+// Analyze reads a BPF ELF object. It fails on anything
+// github.com/cilium/ebpf cannot read: an object this package cannot see
+// into is refused rather than guessed at.
+//
+// Per program, the helpers and kfuncs are those of its instructions and of
+// every function they reach by a call or a function pointer (bpf_loop's
+// callback and its kind), as cilium/ebpf links them. Independently of any
+// linking, every 8-byte slot of every executable section that encodes a
+// helper call counts in Object.Helpers, and every kfunc the object's BTF
+// declares in Object.Kfuncs: a loader that resolved calls differently
+// could only reach code in those sections, and a kfunc only through a BTF
+// declaration, so checking these sets too leaves no way around the check.
+func Analyze(obj []byte) (o *Object, err error) {
+	ncpu, err := ebpf.PossibleCPU()
+	if err != nil {
+		return nil, fmt.Errorf("possible CPUs: %w", err)
+	}
+	// cilium/ebpf guards its own ELF parsing; this guards the rest against
+	// an input nobody foresaw (FuzzAnalyze looks for such inputs without
+	// it). A hostile object must cost an error, not the host.
+	defer func() {
+		if r := recover(); r != nil {
+			o, err = nil, fmt.Errorf("analysis failed: %v", r)
+		}
+	}()
+	return analyze(obj, ncpu)
+}
+
+func analyze(obj []byte, ncpu int) (*Object, error) {
+	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
+	if err != nil {
+		return nil, err
+	}
+	o := &Object{}
+	for _, p := range spec.Programs {
+		o.Programs = append(o.Programs, program(p))
+	}
+	slices.SortFunc(o.Programs, func(a, b Program) int {
+		if c := strings.Compare(a.Section, b.Section); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	for _, m := range spec.Maps {
+		o.Maps = append(o.Maps, Map{
+			Name: m.Name, Type: m.Type, KeySize: m.KeySize, ValueSize: m.ValueSize,
+			MaxEntries: m.MaxEntries, Flags: m.Flags, Memory: Bytes(mapMemory(m, ncpu)),
+		})
+	}
+	slices.SortFunc(o.Maps, func(a, b Map) int { return strings.Compare(a.Name, b.Name) })
+
+	if o.Helpers, err = codeHelpers(obj); err != nil {
+		return nil, err
+	}
+	kfuncs := map[string]bool{}
+	if spec.Types != nil {
+		for t, err := range spec.Types.All() {
+			if err != nil {
+				return nil, fmt.Errorf("BTF: %w", err)
+			}
+			if f, ok := t.(*btf.Func); ok && f.Linkage == btf.ExternFunc {
+				kfuncs[f.Name] = true
+			}
+		}
+	}
+	for _, p := range o.Programs {
+		for _, k := range p.Kfuncs {
+			kfuncs[k] = true
+		}
+	}
+	o.Kfuncs = sortedKeys(kfuncs)
+	return o, nil
+}
+
+func program(p *ebpf.ProgramSpec) Program {
+	prog := Program{
+		Name:       p.Name,
+		Section:    strings.TrimPrefix(p.SectionName, "?"),
+		Type:       p.Type,
+		AttachType: p.AttachType,
+		Kind:       kind(p.Type, p.AttachType),
+		Sleepable:  p.Flags&bpfFSleepable != 0,
+	}
+	prog.Target = target(prog.Section, prog.Kind)
+	helpers := map[int32]bool{}
+	kfuncs := map[string]bool{}
+	for _, ins := range p.Instructions {
+		prog.Instructions += int(ins.Size() / asm.InstructionSize)
+		switch {
+		case ins.OpCode.JumpOp() != asm.Call:
+		case ins.Src == asm.PseudoKfuncCall || ins.Src == asm.PseudoCall && isExtern(ins):
+			kfuncs[ins.Reference()] = true
+		case ins.Src == asm.R0:
+			helpers[int32(ins.Constant)] = true
+		}
+	}
+	for _, id := range sortedKeys(helpers) {
+		prog.Helpers = append(prog.Helpers, helper(id))
+	}
+	prog.Kfuncs = sortedKeys(kfuncs)
+	return prog
+}
+
+// isExtern tells a call of an extern function (a kfunc, as clang emits it
+// before libbpf marks it BPF_PSEUDO_KFUNC_CALL) from a BPF-to-BPF call:
+// cilium/ebpf resolves the latter to a -1 constant with the callee's name,
+// and marks the former as a kfunc call itself.
+func isExtern(ins asm.Instruction) bool {
+	return ins.Reference() != "" && ins.Constant != -1
+}
+
+// bpfFSleepable is BPF_F_SLEEPABLE.
+const bpfFSleepable = 1 << 4
+
+// codeHelpers finds every helper call in the object's executable sections,
+// one 8-byte slot at a time: whatever instruction boundaries a loader
+// assumes, a call is a slot of its own (the second half of a 16-byte load
+// has opcode 0), so no call hides from this scan.
+func codeHelpers(obj []byte) (helpers []Helper, err error) {
+	f, err := elf.NewFile(bytes.NewReader(obj))
+	if err != nil {
+		return nil, err
+	}
+	ids := map[int32]bool{}
+	for _, s := range f.Sections {
+		if s.Flags&elf.SHF_EXECINSTR == 0 || s.Type != elf.SHT_PROGBITS {
+			continue
+		}
+		if s.Size > uint64(len(obj)) {
+			return nil, fmt.Errorf("section %q is larger than the object", s.Name)
+		}
+		code, err := s.Data()
+		if err != nil {
+			return nil, fmt.Errorf("section %q: %w", s.Name, err)
+		}
+		for i := 0; i+asm.InstructionSize <= len(code); i += asm.InstructionSize {
+			slot := code[i : i+asm.InstructionSize]
+			op := asm.OpCode(slot[0])
+			if !(op.Class() == asm.JumpClass || op.Class() == asm.Jump32Class) || op.JumpOp() != asm.Call {
+				continue
+			}
+			// The register byte is dst:4, src:4 in the object's bit order.
+			src := slot[1] >> 4
+			if f.ByteOrder == binary.BigEndian {
+				src = slot[1] & 0x0f
+			}
+			if src != 0 {
+				continue // a BPF-to-BPF or kfunc call
+			}
+			ids[int32(f.ByteOrder.Uint32(slot[4:]))] = true
+		}
+	}
+	for _, id := range sortedKeys(ids) {
+		helpers = append(helpers, helper(id))
+	}
+	return helpers, nil
+}
+
+func sortedKeys[K interface{ ~int32 | ~string }](m map[K]bool) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func addSat(a, b uint64) uint64 {
+	if a+b < a {
+		return ^uint64(0)
+	}
+	return a + b
+}
