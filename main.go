@@ -117,7 +117,7 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 	}
 	logger := slog.New(newLineHandler(stderr, level))
 	libbpf.SetLogger(logger)
-	wasm, err := loadModule(c, path, logger)
+	wasm, err := loadModule(c, path, pol, logger)
 	if err != nil {
 		return 1, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wasm-bpf/wasm-bpf/host"
 	"github.com/wasm-bpf/wasm-bpf/oci"
+	"github.com/wasm-bpf/wasm-bpf/policy"
 )
 
 // What `run` is given is a module file, or a guest in a registry: a path
@@ -29,8 +30,10 @@ func moduleFlags() []cli.Flag {
 	}
 }
 
-// loadModule reads the module `run` was given.
-func loadModule(c *cli.Context, arg string, logger *slog.Logger) ([]byte, error) {
+// loadModule reads the module `run` was given. A guest from a registry
+// whose label declares needs beyond pol is refused before its module is
+// fetched.
+func loadModule(c *cli.Context, arg string, pol *policy.Policy, logger *slog.Logger) ([]byte, error) {
 	if _, err := os.Stat(arg); err == nil || !oci.IsReference(arg) {
 		if c.IsSet("verify-key") {
 			return nil, fmt.Errorf("--verify-key: %s is a file, which carries no signature: run a registry reference (REGISTRY/REPO:TAG or @sha256:...)", arg)
@@ -41,7 +44,7 @@ func loadModule(c *cli.Context, arg string, logger *slog.Logger) ([]byte, error)
 		}
 		return wasm, nil
 	}
-	policy, err := oci.ParsePullPolicy(c.String("pull"))
+	pullPolicy, err := oci.ParsePullPolicy(c.String("pull"))
 	if err != nil {
 		return nil, fmt.Errorf("--pull: %w", err)
 	}
@@ -49,7 +52,7 @@ func loadModule(c *cli.Context, arg string, logger *slog.Logger) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	opts := oci.PullOptions{Policy: policy}
+	opts := oci.PullOptions{Policy: pullPolicy, Admit: admit(pol)}
 	key := c.String("verify-key")
 	if key != "" {
 		if opts.VerifyKey, err = loadVerifyKey(key); err != nil {
@@ -72,6 +75,25 @@ func loadModule(c *cli.Context, arg string, logger *slog.Logger) ([]byte, error)
 	}
 	logger.Log(c.Context, level, "guest from registry", attrs...)
 	return g.Wasm, nil
+}
+
+// admit judges a guest by what its label says it needs. The label is the
+// pusher's claim, read to refuse early; the objects themselves are checked
+// at load whatever it says.
+func admit(pol *policy.Policy) func(map[string]string) error {
+	return func(ann map[string]string) error {
+		var missing []string
+		for _, need := range oci.SplitList(ann[oci.AnnotationCapabilities]) {
+			if !pol.Grants(need) {
+				missing = append(missing, need)
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		return fmt.Errorf("its label says it needs %s, which %v does not grant; run with --allow %s",
+			strings.Join(missing, ", "), pol, strings.Join(missing, " --allow "))
+	}
 }
 
 // label lists what a guest's annotations say it asks of the kernel, as

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -37,9 +38,11 @@ func pushCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			// What the module asks of the kernel goes in the manifest's
-			// annotations, under oci.AnnotationPrefix.
-			d, err := client.Push(c.Context, wasm, ref, oci.PushOptions{Created: created})
+			ann, err := annotations(filepath.Base(path), wasm)
+			if err != nil {
+				return fmt.Errorf("push %s: %w", path, err)
+			}
+			d, err := client.Push(c.Context, wasm, ref, oci.PushOptions{Created: created, Annotations: ann})
 			if err != nil {
 				return err
 			}
@@ -47,6 +50,38 @@ func pushCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// annotations is what the module's BPF objects ask of the kernel, as inspect
+// finds it, for the manifest's annotations: `run REF` judges a guest by it
+// before fetching the module. A module with an object that cannot be
+// analysed is not pushed: the runtime would refuse to load it.
+func annotations(name string, wasm []byte) (map[string]string, error) {
+	rep, err := inspect(name, wasm)
+	if err != nil {
+		return nil, err
+	}
+	var progs, helpers []string
+	seen := map[string]bool{}
+	for i, o := range rep.Objects {
+		if o.Error != "" {
+			return nil, fmt.Errorf("object %d cannot be analysed, so the runtime would refuse to load it: %s", i+1, o.Error)
+		}
+		for _, p := range o.Programs {
+			progs = append(progs, p.Section+"/"+p.Name)
+		}
+		for _, h := range o.Helpers {
+			if !seen[h.Name] {
+				seen[h.Name] = true
+				helpers = append(helpers, h.Name)
+			}
+		}
+	}
+	return map[string]string{
+		oci.AnnotationPrograms:     oci.JoinList(progs),
+		oci.AnnotationHelpers:      oci.JoinList(helpers),
+		oci.AnnotationCapabilities: oci.JoinList(rep.Needs),
+	}, nil
 }
 
 // sourceDateEpoch is the creation time reproducible builds ask for, if they

@@ -43,6 +43,16 @@ func mapTypeName(t ebpf.MapType) string {
 	return fmt.Sprintf("map_type_%d", uint32(t))
 }
 
+// mapTypeByName is the map type mapTypeName calls name.
+func mapTypeByName(name string) (ebpf.MapType, bool) {
+	for t := range mapTypeNames {
+		if mapTypeNames[t] == name {
+			return ebpf.MapType(t), true
+		}
+	}
+	return 0, false
+}
+
 // kind names what a program is: its type's name, except for the types
 // whose attach type changes what they can do. A tracing program may only
 // watch as fentry, fexit, tp_btf or iter, but fmod_ret changes return

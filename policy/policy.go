@@ -322,6 +322,38 @@ func (p *Policy) grantsMap(t ebpf.MapType) bool {
 	return p.profiles[All] || p.maps[mapTypeName(t)] || p.profiles[mapProfile(t)]
 }
 
+// Grants reports whether the policy grants capability, a profile or a rule
+// as New takes them and Needs lists them: what a guest declares it needs
+// (an OCI label) is judged with it before the guest is even fetched. A
+// declaration is only a claim: the objects themselves are still checked at
+// load. attach:, cgroup: and iface: rules narrow targets at attach time and
+// are never needs, so they are not granted here.
+func (p *Policy) Grants(capability string) bool {
+	if p.profiles[All] {
+		return true
+	}
+	kind, arg, ok := strings.Cut(strings.TrimSpace(capability), ":")
+	if !ok {
+		return kind == Observe || p.profiles[kind]
+	}
+	switch kind {
+	case "helper":
+		if id, err := strconv.ParseInt(arg, 10, 32); err == nil {
+			return p.grantsHelper(int32(id))
+		}
+		fn, ok := helperByName(arg)
+		return ok && p.grantsHelper(int32(fn))
+	case "kfunc":
+		return p.grantsKfunc(arg)
+	case "prog":
+		return p.grantsKind(arg)
+	case "map":
+		t, ok := mapTypeByName(arg)
+		return ok && p.grantsMap(t)
+	}
+	return false
+}
+
 // helperGrant is the smallest grant of a helper: its profile, unless only
 // "all" has it; then the helper by name, or "all" for an unknown id.
 func helperGrant(id int32) string {

@@ -337,6 +337,59 @@ func TestNeeds(t *testing.T) {
 	}
 }
 
+func TestGrants(t *testing.T) {
+	for _, c := range []struct {
+		grants []string
+		cap    string
+		want   bool
+	}{
+		{nil, "observe", true},
+		{nil, "network", false},
+		{[]string{"network"}, "network", true},
+		{[]string{"network"}, "signal", false},
+		{[]string{"all"}, "signal", true},
+		{[]string{"all"}, "kfunc:bpf_task_acquire", true},
+		{nil, "helper:bpf_send_signal", false},
+		{[]string{"signal"}, "helper:bpf_send_signal", true},
+		{[]string{"signal"}, "helper:109", true},
+		{[]string{"helper:bpf_send_signal"}, "helper:bpf_send_signal", true},
+		{nil, "helper:bpf_no_such_helper", false},
+		{nil, "kfunc:bpf_task_acquire", false},
+		{[]string{"kfunc:bpf_task_*"}, "kfunc:bpf_task_acquire", true},
+		{nil, "prog:xdp", false},
+		{[]string{"network"}, "prog:xdp", true},
+		{[]string{"prog:xdp"}, "prog:xdp", true},
+		{nil, "map:sockmap", false},
+		{[]string{"map:sockmap"}, "map:sockmap", true},
+		{nil, "map:no_such_map", false},
+		{[]string{"network"}, "attach:tracepoint/*", false}, // narrows targets; never a need
+		{nil, "nonsense", false},
+	} {
+		p, err := New(c.grants...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Grants(c.cap); got != c.want {
+			t.Errorf("New(%q).Grants(%q) = %v, want %v", c.grants, c.cap, got, c.want)
+		}
+	}
+	// What Needs lists, the policy it suggests grants.
+	obj := &Object{
+		Programs: []Program{prog("x", "xdp"), prog("s", "tracepoint", asm.FnSendSignal)},
+		Kfuncs:   []string{"bpf_rcu_read_lock"},
+	}
+	needs := Needs(obj)
+	p, err := New(needs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range needs {
+		if !p.Grants(n) || Default().Grants(n) {
+			t.Errorf("need %q: granted by New(needs) %v, by the default %v", n, p.Grants(n), Default().Grants(n))
+		}
+	}
+}
+
 func TestBytes(t *testing.T) {
 	for b, want := range map[Bytes]string{0: "0 B", 1023: "1023 B", 1024: "1 KiB", 1536: "1.5 KiB", 256 << 20: "256 MiB", 2<<30 + 5000: "2.0 GiB"} {
 		if got := b.String(); got != want {
