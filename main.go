@@ -106,7 +106,7 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 	if c.Bool("verbose") {
 		level = slog.LevelDebug
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := newCLILogger(stderr, level)
 	libbpf.SetLogger(logger)
 
 	ctx, cancel := context.WithCancelCause(context.Background())
