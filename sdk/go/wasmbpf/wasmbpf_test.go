@@ -385,8 +385,14 @@ func TestReaderPollAllocs(t *testing.T) {
 
 func TestCString(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{{"abc\x00def", "abc"}, {"abc", "abc"}, {"\x00", ""}} {
-		if got := string(CString([]byte(tt.in))); got != tt.want {
-			t.Errorf("CString(%q) = %q", tt.in, got)
+		// CString is a string, as its name says; CBytes the bytes.
+		var s string = CString([]byte(tt.in))
+		if s != tt.want {
+			t.Errorf("CString(%q) = %q", tt.in, s)
+		}
+		in := []byte(tt.in)
+		if b := CBytes(in); string(b) != tt.want || len(b) > 0 && &b[0] != &in[0] {
+			t.Errorf("CBytes(%q) = %q, not a view of its argument", tt.in, b)
 		}
 	}
 }
