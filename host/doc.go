@@ -54,7 +54,18 @@
 //
 // Config.HostFuncs adds host functions, typed Go functions, that the guest
 // imports beside the ABI. [SetLibbpfLogger] routes libbpf's own log (the
-// verifier's complaint when a load fails) to a logger.
+// verifier's whole log when a load fails) to a logger; without one, libbpf
+// prints nothing.
+//
+// # Failures
+//
+// A failure that stops a guest's load, attach or read of a buffer is
+// logged to Config.Logger at warn level in one line that names the cause
+// and its fix (missing capabilities, tracefs not mounted, an object built
+// without -g, a kernel without BTF, the verifier's refusal with the end of
+// its log, a program type, helper or attach target the kernel lacks); the
+// guest reads the same line with wasm_bpf_ext.wasm_bpf_last_error
+// (docs/abi.md).
 //
 // # Compile cache
 //

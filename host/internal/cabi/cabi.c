@@ -11,10 +11,24 @@
 // The kernel's bpf_cmd numbers the ABI accepts.
 enum { CMD_LOOKUP = 1, CMD_UPDATE = 2, CMD_DELETE = 3, CMD_NEXT_KEY = 4 };
 
+// failed records the cause of a failed call for wasm_bpf_last_error and
+// returns -err. Only failures pay for it: a call that succeeds leaves the
+// record as it was, as errno.
+static int32_t failed(struct wb_maptab *t, int32_t func, int32_t fd, int32_t cmd, int err, const char *why)
+{
+	t->last_src = WB_FAIL_C;
+	t->last_func = func;
+	t->last_fd = fd;
+	t->last_cmd = cmd;
+	t->last_errno = err;
+	t->last_why = why;
+	return -err;
+}
+
 static int32_t refuse(struct wb_maptab *t, int32_t fd, int32_t cmd, int err, const char *why)
 {
 	wbMapopRefused(t->log, fd, cmd, err, (char *)why);
-	return -err;
+	return failed(t, WB_FUNC_MAPOP, fd, cmd, err, why);
 }
 
 // ref points at guest[ptr:ptr+size], or NULL if size is 0 (queue and stack
@@ -90,7 +104,7 @@ static int32_t map_operate(struct wb_maptab *t, wasmtime_caller_t *caller, int32
 		return refuse(t, fd, cmd, EINVAL, "unknown command");
 	}
 	// libbpf 1.x returns -errno.
-	return rc < 0 ? rc : 0;
+	return rc < 0 ? failed(t, WB_FUNC_MAPOP, fd, cmd, -rc, NULL) : 0;
 }
 
 static wasm_trap_t *wb_mapop(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *args, size_t n)
@@ -120,7 +134,7 @@ static wasm_trap_t *wb_batch(void *env, wasmtime_caller_t *caller, wasmtime_val_
 	    memory(t, caller, &base, &len) && (uint64_t)buf + (uint32_t)size <= len) {
 		int64_t rc = wb_poll_batch(t->bufs[fd].target, t->wake_fd, timeout, (char *)base + buf, (uint32_t)size);
 		if (rc != WB_WOKEN) {
-			args[0].i32 = (int32_t)rc;
+			args[0].i32 = rc < 0 ? failed(t, WB_FUNC_BATCH, fd, 0, (int)-rc, NULL) : (int32_t)rc;
 			return NULL;
 		}
 	}
