@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,6 +65,14 @@ const growWat = `(module
     (if (i32.eq (memory.grow (i32.const 1024)) (i32.const -1))
       (then (call $exit (i32.const 42))))))`
 
+// exitWat calls proc_exit(n), as wasi-libc's _start does when main returns n.
+func exitWat(n int) string {
+	return fmt.Sprintf(`(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") (call $exit (i32.const %d))))`, n)
+}
+
 const spinWat = `(module (memory (export "memory") 1) (func (export "_start") (loop br 0)))`
 
 // The CLI's own contract: exit codes and error messages that name the cause.
@@ -103,6 +112,10 @@ func TestCLI(t *testing.T) {
 		{"trap", []string{writeWat(t, dir, "trap.wasm", `(module (memory (export "memory") 1) (func (export "_start") unreachable))`)},
 			134, "", "unreachable"},
 		{"start returns", []string{writeWat(t, dir, "ok.wasm", `(module (memory (export "memory") 1) (func (export "_start")))`)}, 0, "", ""},
+		// main returning n is proc_exit(n): the process exits n & 0xff, as a native program.
+		{"main returns -1", []string{writeWat(t, dir, "m1.wasm", exitWat(-1))}, 255, "", ""},
+		{"proc_exit(126)", []string{writeWat(t, dir, "e126.wasm", exitWat(126))}, 126, "", ""},
+		{"proc_exit(300)", []string{writeWat(t, dir, "e300.wasm", exitWat(300))}, 44, "", ""},
 		{"version", []string{"--version"}, 0, "libbpf 1.", ""},
 		{"argv, no environment", []string{writeWat(t, dir, "argsenv.wasm", argsEnvWat), "a b", "-v"}, 0, dir + "/argsenv.wasm\x00a b\x00-v\x00", ""},
 		{"environment", []string{"--env", "K=V", "--env", "EMPTY=", dir + "/argsenv.wasm"}, 0, "argsenv.wasm\x00K=V\x00EMPTY=\x00", ""},

@@ -18,8 +18,9 @@
 // Start returns errors that keep the guest from starting (not Wasm, no
 // _start or memory, an import nobody provides, with the name of the import
 // and the runtime that would provide it). [Instance.Wait] returns the exit
-// code: 0 when _start returns, n after proc_exit(n), [ExitTrap] with a
-// [*TrapError] after a trap.
+// code: 0 when _start returns, n & 0xff after proc_exit(n) (main returning
+// n), [ExitTrap] with a [*TrapError] after a trap, 1 with the reason as
+// the error for a guest stopped from outside.
 //
 // # Stopping and pausing
 //

@@ -10,6 +10,7 @@ import (
 	"github.com/wasm-bpf/wasm-bpf/host/internal/cabi"
 	"github.com/wasm-bpf/wasm-bpf/internal/guestmem"
 	"github.com/wasm-bpf/wasm-bpf/libbpf"
+	"github.com/wasm-bpf/wasm-bpf/wasi"
 )
 
 // guest is one running guest instance: its store, the exports the host
@@ -43,6 +44,8 @@ type guest struct {
 	fatal error
 
 	last lastError // for wasm_bpf_last_error (failure.go)
+
+	exit *wasi.Exiter // serves proc_exit and says how the guest ended
 }
 
 // object is one loaded BPF object, named by its handle.
