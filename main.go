@@ -74,8 +74,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			Flags:     runFlags(),
 			Action:    action,
 		}, genCommand(), versionCommand()},
-		HideHelpCommand: true,
-		ExitErrHandler:  func(*cli.Context, error) {},
+		ExitErrHandler: func(*cli.Context, error) {},
 	}
 	if err := app.Run(args); err != nil {
 		fmt.Fprintf(stderr, "wasm-bpf: %v\n", err)

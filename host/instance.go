@@ -33,6 +33,10 @@ func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instanc
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
+	if err := checkTarget(module); err != nil {
+		module.Close()
+		return nil, err
+	}
 	if err := checkExports(module); err != nil {
 		module.Close()
 		return nil, err
