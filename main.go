@@ -73,7 +73,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			ArgsUsage: "MODULE.wasm [ARGS...]",
 			Flags:     runFlags(),
 			Action:    action,
-		}, genCommand(), versionCommand()},
+		}, genCommand(), newCommand(), versionCommand()},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
 	if err := app.Run(args); err != nil {
