@@ -52,7 +52,7 @@ func Load(m Machine, o Object, err error) string {
 			return what + ": " + errno.Error() + ": " + lacks(miss)
 		}
 	}
-	if !o.BTF && (log.Contains("BTF is required") || len(o.Programs) == 0 || errno == syscall.ENOENT) {
+	if !o.BTF && isLibbpf(err) && (log.Contains("BTF is required") || errno == syscall.ENOENT) {
 		return what + ": it has no BTF (.BTF section), which BTF-defined maps and CO-RE relocations need: build it with clang -g"
 	}
 	if log.Contains("failed to find valid kernel BTF") || log.Contains("Error loading vmlinux BTF") ||
@@ -161,13 +161,19 @@ func errnoOf(err error) syscall.Errno {
 	return errno
 }
 
-// errnoText is the error's errno as the kernel's strerror has it, or the
-// error itself.
+// errnoText is the errno of libbpf's error as strerror has it; another
+// error (the ELF check's, an attach the runtime makes itself) says more
+// itself.
 func errnoText(err error) string {
-	if errno := errnoOf(err); errno != 0 {
+	if errno := errnoOf(err); errno != 0 && isLibbpf(err) {
 		return errno.Error()
 	}
 	return err.Error()
+}
+
+func isLibbpf(err error) bool {
+	var le *libbpf.Error
+	return errors.As(err, &le)
 }
 
 // libbpfSays quotes libbpf's first warning that names a cause: the

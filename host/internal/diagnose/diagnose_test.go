@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"fmt"
 	"strings"
 	"syscall"
 	"testing"
@@ -62,6 +63,8 @@ func TestLoad(t *testing.T) {
 		{"helper", fake(all, true), Object{Name: "o", BTF: true, Programs: []Program{tp}},
 			lerr("load", syscall.EINVAL, "libbpf: prog 'p': -- BEGIN PROG LOAD LOG --\n0: (85) call bpf_foo#212\nunknown func bpf_foo#212\nprocessed 1 insns\n-- END PROG LOAD LOG --\n"),
 			`cannot load BPF object "o": the kernel does not provide BPF helper bpf_foo (#212) to tracepoint programs such as "p", by libbpf's feature probe: the program needs a newer kernel`},
+		{"not an object", fake(all, true), Object{Name: "o"}, fmt.Errorf(`open "o": not a BPF relocatable object (ELFCLASS32 EM_386 ET_EXEC) (%w)`, syscall.EINVAL),
+			`cannot load BPF object "o": open "o": not a BPF relocatable object (ELFCLASS32 EM_386 ET_EXEC) (invalid argument); wasm-bpf -v prints libbpf's whole log`},
 		{"other", fake(all, true), Object{Name: "o", BTF: true, Programs: []Program{tp}}, lerr("load", syscall.E2BIG, memlock, "libbpf: map 'm': failed to create: Argument list too long(-7)", "libbpf: failed to load object 'o'"),
 			`cannot load BPF object "o": argument list too long (libbpf: map 'm': failed to create: Argument list too long(-7)); wasm-bpf -v prints libbpf's whole log`},
 	}
