@@ -156,10 +156,15 @@ func correctMemlockHint(msg string) string {
 		}
 		rel = append(rel, byte(c))
 	}
+	return memlockHint(msg, string(rel))
+}
+
+// memlockHint amends msg for a kernel of that release.
+func memlockHint(msg, release string) string {
 	var major, minor int
-	if _, err := fmt.Sscanf(string(rel), "%d.%d", &major, &minor); err != nil || major < 5 || major == 5 && minor < 11 {
+	if _, err := fmt.Sscanf(release, "%d.%d", &major, &minor); err != nil || major < 5 || major == 5 && minor < 11 {
 		return msg
 	}
-	return msg + " [wasm-bpf: not the cause: Linux " + string(rel) +
+	return msg + " [wasm-bpf: not the cause: Linux " + release +
 		" charges BPF memory to the memory cgroup, not to RLIMIT_MEMLOCK; the kernel's answer was EPERM, operation not permitted]"
 }
