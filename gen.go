@@ -15,6 +15,15 @@ func genCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "gen",
 		Usage: "generate C headers or Go types for a guest from a BPF object",
+		// The subcommands and their arguments (the help lists only names).
+		UsageText: `wasm-bpf gen skeleton [--name NAME] FOO.bpf.o > foo.skel.h
+wasm-bpf gen header FOO.bpf.o [TYPE...] > foo.wasm.h
+wasm-bpf gen go [--package PACKAGE] FOO.bpf.o [TYPE...] > foo_bpf.go
+
+TYPE is a type name of the object's BTF ("event", "struct event",
+"union u", "enum e"); without one, the types of the maps' keys and
+values and the types global pointers point to. The object must be
+built with clang -g -target bpf (its BTF describes the types).`,
 		Subcommands: []*cli.Command{
 			{
 				Name:      "skeleton",

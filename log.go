@@ -2,98 +2,104 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 )
 
-// lineHandler is the CLI's log: one plain line per record, written for a
-// person reading stderr, such as
-//
-//	wasm-bpf: sigkill.wasm: object 1: program "handle_exec" calls ...
-//	wasm-bpf: debug: wasm_attach_bpf_program program=handle_exec
-//
-// Records below Info carry their level; attributes follow as key=value.
-type lineHandler struct {
-	mu    *sync.Mutex
+// cliHandler writes the log for a person reading a terminal: a record is
+// "wasm-bpf: MESSAGE key=value ...", and a message of several lines (the
+// verifier's log, the end of it in a load failure's explanation) goes on
+// over indented lines, as it was written, never escaped into one line
+// (lines its author indented already keep their indentation).
+// libbpf's messages carry their own "libbpf: " prefix.
+type cliHandler struct {
 	w     io.Writer
+	mu    *sync.Mutex
 	level slog.Leveler
 	attrs []slog.Attr
 	group string
 }
 
-func newLineHandler(w io.Writer, level slog.Leveler) *lineHandler {
-	return &lineHandler{mu: new(sync.Mutex), w: w, level: level}
+func newCLILogger(w io.Writer, level slog.Leveler) *slog.Logger {
+	return slog.New(&cliHandler{w: w, mu: &sync.Mutex{}, level: level})
 }
 
-func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool {
-	return l >= h.level.Level()
-}
+func (h *cliHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level.Level() }
 
-func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	b.WriteString("wasm-bpf: ")
-	if r.Level < slog.LevelInfo {
-		b.WriteString(strings.ToLower(r.Level.String()) + ": ")
+func (h *cliHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	h2 := *h
+	for _, a := range as {
+		if h.group != "" {
+			a.Key = h.group + "." + a.Key
+		}
+		h2.attrs = append(slices.Clip(h2.attrs), a)
 	}
-	b.WriteString(r.Message)
+	return &h2
+}
+
+func (h *cliHandler) WithGroup(name string) slog.Handler {
+	h2 := *h
+	if h2.group != "" {
+		name = h2.group + "." + name
+	}
+	h2.group = name
+	return &h2
+}
+
+const indent = "    "
+
+func (h *cliHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	msg := r.Message
+	if !strings.HasPrefix(msg, "libbpf: ") {
+		b.WriteString("wasm-bpf: ")
+	}
+	first, rest, multi := strings.Cut(msg, "\n")
+	b.WriteString(first)
+	var blocks []string // attributes of several lines, after the record's own
+	write := func(a slog.Attr) {
+		a.Value = a.Value.Resolve()
+		if a.Equal(slog.Attr{}) {
+			return
+		}
+		v := a.Value.String()
+		if strings.Contains(v, "\n") {
+			blocks = append(blocks, a.Key+":\n"+v)
+			return
+		}
+		if v == "" || strings.ContainsAny(v, " \t\"=") {
+			v = strconv.Quote(v)
+		}
+		b.WriteString(" " + a.Key + "=" + v)
+	}
 	for _, a := range h.attrs {
-		writeAttr(&b, "", a)
+		write(a)
 	}
 	r.Attrs(func(a slog.Attr) bool {
-		writeAttr(&b, h.group, a)
+		if h.group != "" {
+			a.Key = h.group + "." + a.Key
+		}
+		write(a)
 		return true
 	})
 	b.WriteByte('\n')
+	if multi {
+		blocks = append([]string{rest}, blocks...)
+	}
+	for _, blk := range blocks {
+		for _, l := range strings.Split(strings.TrimRight(blk, "\n"), "\n") {
+			if !strings.HasPrefix(l, indent) { // indented by the message's author
+				l = indent + l
+			}
+			b.WriteString(l + "\n")
+		}
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	_, err := io.WriteString(h.w, b.String())
 	return err
-}
-
-func writeAttr(b *strings.Builder, group string, a slog.Attr) {
-	a.Value = a.Value.Resolve()
-	if a.Equal(slog.Attr{}) {
-		return
-	}
-	if a.Value.Kind() == slog.KindGroup {
-		for _, ga := range a.Value.Group() {
-			writeAttr(b, group+a.Key+".", ga)
-		}
-		return
-	}
-	v := a.Value.String()
-	if v == "" || strings.ContainsAny(v, " \t\n\"=") {
-		v = strconv.Quote(v)
-	}
-	fmt.Fprintf(b, " %s%s=%s", group, a.Key, v)
-}
-
-func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	c := *h
-	c.attrs = append(append([]slog.Attr{}, h.attrs...), qualify(h.group, attrs)...)
-	return &c
-}
-
-func qualify(group string, attrs []slog.Attr) []slog.Attr {
-	if group == "" {
-		return attrs
-	}
-	out := make([]slog.Attr, len(attrs))
-	for i, a := range attrs {
-		out[i] = slog.Attr{Key: group + a.Key, Value: a.Value}
-	}
-	return out
-}
-
-func (h *lineHandler) WithGroup(name string) slog.Handler {
-	if name == "" {
-		return h
-	}
-	c := *h
-	c.group = h.group + name + "."
-	return &c
 }

@@ -77,10 +77,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			ArgsUsage: "MODULE.wasm|REF [ARGS...]",
 			Flags:     runFlags(),
 			Action:    action,
-		}, genCommand(), inspectCommand(), versionCommand(),
+		}, genCommand(), newCommand(), inspectCommand(), versionCommand(),
 			pushCommand(), pullCommand(), imagesCommand(), loginCommand(), signCommand(), generateKeyPairCommand()},
-		HideHelpCommand: true,
-		ExitErrHandler:  func(*cli.Context, error) {},
+		ExitErrHandler: func(*cli.Context, error) {},
 	}
 	if err := app.Run(args); err != nil {
 		fmt.Fprintf(stderr, "wasm-bpf: %v\n", err)
@@ -115,7 +114,7 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 	if c.Bool("verbose") {
 		level = slog.LevelDebug
 	}
-	logger := slog.New(newLineHandler(stderr, level))
+	logger := newCLILogger(stderr, level)
 	libbpf.SetLogger(logger)
 	wasm, err := loadModule(c, path, pol, logger)
 	if err != nil {

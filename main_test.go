@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,6 +65,14 @@ const growWat = `(module
     (if (i32.eq (memory.grow (i32.const 1024)) (i32.const -1))
       (then (call $exit (i32.const 42))))))`
 
+// exitWat calls proc_exit(n), as wasi-libc's _start does when main returns n.
+func exitWat(n int) string {
+	return fmt.Sprintf(`(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") (call $exit (i32.const %d))))`, n)
+}
+
 const spinWat = `(module (memory (export "memory") 1) (func (export "_start") (loop br 0)))`
 
 // The CLI's own contract: exit codes and error messages that name the cause.
@@ -103,7 +112,28 @@ func TestCLI(t *testing.T) {
 		{"trap", []string{writeWat(t, dir, "trap.wasm", `(module (memory (export "memory") 1) (func (export "_start") unreachable))`)},
 			134, "", "unreachable"},
 		{"start returns", []string{writeWat(t, dir, "ok.wasm", `(module (memory (export "memory") 1) (func (export "_start")))`)}, 0, "", ""},
+		// main returning n is proc_exit(n): the process exits n & 0xff, as a native program.
+		{"main returns -1", []string{writeWat(t, dir, "m1.wasm", exitWat(-1))}, 255, "", ""},
+		{"proc_exit(126)", []string{writeWat(t, dir, "e126.wasm", exitWat(126))}, 126, "", ""},
+		{"proc_exit(300)", []string{writeWat(t, dir, "e300.wasm", exitWat(300))}, 44, "", ""},
 		{"version", []string{"--version"}, 0, "libbpf 1.", ""},
+		// Help, not a module called help.
+		{"help", []string{"help"}, 0, "COMMANDS:", ""},
+		{"help command", []string{"help", "gen"}, 0, "wasm-bpf gen go [--package PACKAGE] FOO.bpf.o [TYPE...]", ""},
+		{"gen --help names the subcommands' arguments", []string{"gen", "--help"}, 0, "wasm-bpf gen skeleton [--name NAME] FOO.bpf.o > foo.skel.h", ""},
+		// Modules for another target, or linked so that the poll cannot work,
+		// are refused before any of their code runs, with the fix.
+		{"GOOS=js", []string{writeWat(t, dir, "js.wasm", `(module (import "gojs" "runtime.wasmExit" (func (param i32))) (memory (export "mem") 1) (func (export "run")))`)},
+			1, "", "built for GOOS=js (a browser or Node.js: it imports gojs), not for WASI: build it with GOOS=wasip1 GOARCH=wasm"},
+		{"wasm64", []string{writeWat(t, dir, "w64.wasm", `(module (import "wasi_snapshot_preview1" "proc_exit" (func (param i32))) (memory (export "memory") i64 1) (func (export "_start")))`)},
+			1, "", "the module is wasm64 (its memory is 64-bit), and wasm-bpf guests are wasm32: build it for wasm32-wasi (C: clang --target=wasm32-wasi; Go: GOOS=wasip1 GOARCH=wasm; Rust: --target wasm32-wasip1)"},
+		{"bare wasm32", []string{writeWat(t, dir, "bare.wasm", `(module (memory (export "memory") 1) (func (export "add") (param i32 i32) (result i32) local.get 0))`)},
+			1, "", "imports nothing from WASI and exports no _start: it was built for a bare wasm32 target, not for WASI; build it for wasm32-wasi"},
+		{"poll without a function table", []string{writeWat(t, dir, "notable.wasm", `(module
+		  (import "wasm_bpf" "wasm_bpf_buffer_poll" (func (param i64 i32 i32 i32 i32 i32 i32) (result i32)))
+		  (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+		  (memory (export "memory") 1) (func (export "_start") unreachable))`)},
+			1, "", "imports wasm_bpf.wasm_bpf_buffer_poll, which calls its record callback through the function table, but exports no table __indirect_function_table: link it with -Wl,--export-table"},
 		{"argv, no environment", []string{writeWat(t, dir, "argsenv.wasm", argsEnvWat), "a b", "-v"}, 0, dir + "/argsenv.wasm\x00a b\x00-v\x00", ""},
 		{"environment", []string{"--env", "K=V", "--env", "EMPTY=", dir + "/argsenv.wasm"}, 0, "argsenv.wasm\x00K=V\x00EMPTY=\x00", ""},
 		{"memory limit", []string{"--max-memory", "1MiB", writeWat(t, dir, "grow.wasm", growWat)}, 42, "", ""},

@@ -35,6 +35,7 @@ func (g *guest) define(l *wasmtime.Linker) error {
 		{moduleABI, "wasm_bpf_buffer_poll", sig(i32, i64, i32, i32, i32, i32, i32, i32), g.bufferPoll},
 		{moduleABI, "wasm_bpf_map_fd_by_name", sig(i32, i64, i32), g.mapFDByName},
 		{g.cfg.WrapperModule, "wasm_bpf_buffer_poll", sig(i32, i64, i32, i32, i32, i32, i32), g.wrapperPoll},
+		{moduleExt, "wasm_bpf_last_error", sig(i32, i32, i32), g.lastError},
 	}
 	for _, d := range defs {
 		if err := l.FuncNew(d.module, d.name, d.ty, d.fn); err != nil {

@@ -17,8 +17,10 @@ type Config struct {
 	Stderr io.Writer // nil: discarded
 
 	// Logger receives the host's log: every refused host call with its
-	// reason (debug), and limits the guest ran into (warn). libbpf's own log
-	// goes to the logger given to SetLibbpfLogger. nil: no log.
+	// reason (debug), and, in one line naming the cause and its fix, every
+	// failure that stops a load, an attach or the read of a buffer, and the
+	// limits the guest ran into (warn). libbpf's own log goes to the logger
+	// given to SetLibbpfLogger. nil: no log.
 	Logger *slog.Logger
 
 	// WrapperModule and CallbackExport rename the callback-wrapper import

@@ -18,8 +18,9 @@
 // Start returns errors that keep the guest from starting (not Wasm, no
 // _start or memory, an import nobody provides, with the name of the import
 // and the runtime that would provide it). [Instance.Wait] returns the exit
-// code: 0 when _start returns, n after proc_exit(n), [ExitTrap] with a
-// [*TrapError] after a trap.
+// code: 0 when _start returns, n & 0xff after proc_exit(n) (main returning
+// n), [ExitTrap] with a [*TrapError] after a trap, 1 with the reason as
+// the error for a guest stopped from outside.
 //
 // # Stopping and pausing
 //
@@ -63,7 +64,18 @@
 //
 // Config.HostFuncs adds host functions, typed Go functions, that the guest
 // imports beside the ABI. [SetLibbpfLogger] routes libbpf's own log (the
-// verifier's complaint when a load fails) to a logger.
+// verifier's whole log when a load fails) to a logger; without one, libbpf
+// prints nothing.
+//
+// # Failures
+//
+// A failure that stops a guest's load, attach or read of a buffer is
+// logged to Config.Logger at warn level in one line that names the cause
+// and its fix (missing capabilities, tracefs not mounted, an object built
+// without -g, a kernel without BTF, the verifier's refusal with the end of
+// its log, a program type, helper or attach target the kernel lacks); the
+// guest reads the same line with wasm_bpf_ext.wasm_bpf_last_error
+// (docs/abi.md).
 //
 // # Compile cache
 //

@@ -11,6 +11,7 @@ import (
 	"github.com/wasm-bpf/wasm-bpf/internal/guestmem"
 	"github.com/wasm-bpf/wasm-bpf/libbpf"
 	"github.com/wasm-bpf/wasm-bpf/policy"
+	"github.com/wasm-bpf/wasm-bpf/wasi"
 )
 
 // guest is one running guest instance: its store, the exports the host
@@ -42,6 +43,10 @@ type guest struct {
 	// it (a trap or proc_exit in a poll callback); the host call returns a
 	// trap and Run reports fatal instead.
 	fatal error
+
+	last lastError // for wasm_bpf_last_error (failure.go)
+
+	exit *wasi.Exiter // serves proc_exit and says how the guest ended
 }
 
 // object is one loaded BPF object, named by its handle.
@@ -121,10 +126,12 @@ func (g *guest) memory(s wasmtime.Storelike) guestmem.Memory {
 	return guestmem.Memory(g.mem.UnsafeData(s))
 }
 
-// refuse logs why a host call was refused and returns -errno.
+// refuse logs why a host call was refused, at debug level (a bad
+// argument: the guest's bug, or a hostile guest's probing), records it for
+// wasm_bpf_last_error and returns -errno.
 func (g *guest) refuse(fn string, errno syscall.Errno, why string, args ...any) int32 {
 	g.log.Debug(fn+": "+why, append(args, "errno", errno.Error())...)
-	return -int32(errno)
+	return g.note(errno, refusal(fn, why, errno, args))
 }
 
 // close destroys the object's links, frees its pollers and closes it, or,

@@ -33,6 +33,10 @@ func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instanc
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
+	if err := checkTarget(module); err != nil {
+		module.Close()
+		return nil, err
+	}
 	if err := checkExports(module); err != nil {
 		module.Close()
 		return nil, err
@@ -123,6 +127,9 @@ func (rt *Runtime) prepare(g *guest, module *wasmtime.Module) (*wasmtime.Linker,
 	if err := streams.Define(linker, store, g.ctl.done); err != nil {
 		return fail(fmt.Errorf("wasi: %w", err))
 	}
+	if g.exit, err = wasi.DefineExit(linker); err != nil {
+		return fail(fmt.Errorf("wasi: %w", err))
+	}
 	if err := g.define(linker); err != nil {
 		return fail(fmt.Errorf("define host functions: %w", err))
 	}
@@ -158,7 +165,7 @@ func (g *guest) run(linker *wasmtime.Linker, module *wasmtime.Module) (int, erro
 	if g.fatal != nil {
 		callErr = g.fatal
 	}
-	return wasi.Exit(callErr)
+	return g.exit.Exit(callErr)
 }
 
 // isGuestEnd reports whether err is the guest's own doing (a trap or an
@@ -194,7 +201,8 @@ func (i *Instance) Terminate() { i.ctl.stop(ErrTerminated) }
 func (i *Instance) Done() <-chan struct{} { return i.done }
 
 // Wait waits for the guest to end and returns its exit code: 0 when _start
-// returns, n after proc_exit(n), ExitTrap and a *TrapError after a trap.
+// returns, n & 0xff after proc_exit(n) (as a native program's, so main
+// returning -1 is 255), ExitTrap and a *TrapError after a trap.
 // A guest stopped from outside returns an error that matches the reason
 // with errors.Is: ErrTerminated, ErrCPULimit, or its context's cause.
 func (i *Instance) Wait() (exitCode int, err error) {

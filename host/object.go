@@ -26,20 +26,18 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 		return retI64(0)
 	}
 	if max := g.cfg.MaxObjects; max > 0 && len(g.objects) >= max {
-		g.log.Warn("guest reached its limit of open BPF objects; load refused", "max_objects", max)
+		g.fail(syscall.EMFILE, fmt.Sprintf("load refused: the guest holds as many BPF objects as it may, max_objects=%d (wasm-bpf --max-objects)", max))
 		return retI64(0)
 	}
 	handle := g.lastHandle + 1
 	analysis, err := g.admit(handle, buf)
 	if err != nil {
-		g.refused(err)
+		g.failErr(err)
 		return retI64(0)
 	}
 	o, err := g.open(handle, buf, analysis)
 	if err != nil {
-		if !g.refused(err) {
-			g.refuse(fn, syscall.EINVAL, "load failed; libbpf explains why in the debug log (-v)", "err", err)
-		}
+		g.failErr(err)
 		return retI64(0)
 	}
 	g.lastHandle = handle
@@ -67,7 +65,7 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 func (g *guest) open(handle uint64, elf []byte, analysis *policy.Object) (*object, error) {
 	obj, err := libbpf.Open(g.name, elf)
 	if err != nil {
-		return nil, err
+		return nil, g.explainLoad(elf, nil, err)
 	}
 	if err := matchLibbpf(g.label(), handle, analysis, obj); err != nil {
 		obj.Close()
@@ -80,6 +78,7 @@ func (g *guest) open(handle uint64, elf []byte, analysis *policy.Object) (*objec
 		return nil, err
 	}
 	if err := obj.Load(); err != nil {
+		err = g.explainLoad(elf, obj, err)
 		obj.Close()
 		return nil, err
 	}
@@ -159,25 +158,19 @@ func (g *guest) attachProgram(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmti
 	}
 	prog, err := o.obj.Program(name)
 	if err != nil {
-		return retI32(g.refuse(fn, syscall.ENOENT, "no such program", "program", name))
+		return retI32(g.fail(syscall.ENOENT, fmt.Sprintf("cannot attach program %q: the BPF object has no program of that name", name)))
 	}
 	permitted, err := g.permitAttach(o, name, target)
 	if err != nil {
-		if g.refused(err) {
-			return retI32(-int32(syscall.EPERM))
-		}
-		g.log.Debug(fn+": attach target", "program", name, "target", target, "err", err)
-		return retI32(errnoOf(err))
+		return retI32(g.failErr(err))
 	}
 	target = permitted
 	if max := g.cfg.MaxLinks; max > 0 && g.links() >= max {
-		g.log.Warn("guest reached its limit of attached programs; attach refused", "max_links", max, "program", name)
-		return retI32(-int32(syscall.EMFILE))
+		return retI32(g.fail(syscall.EMFILE, fmt.Sprintf("attach of %q refused: the guest holds as many links as it may, max_links=%d (wasm-bpf --max-links)", name, max)))
 	}
 	link, err := attach(prog, target)
 	if err != nil {
-		g.log.Debug(fn+": attach failed", "program", name, "section", prog.Section(), "target", target, "err", err)
-		return retI32(errnoOf(err))
+		return retI32(g.failErr(explainAttach(prog, target, err)))
 	}
 	o.links = append(o.links, link)
 	g.log.Debug(fn, "program", name, "section", prog.Section(), "target", target)

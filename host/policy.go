@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/wasm-bpf/wasm-bpf/host/internal/diagnose"
 	"github.com/wasm-bpf/wasm-bpf/libbpf"
 	"github.com/wasm-bpf/wasm-bpf/policy"
 )
@@ -14,16 +15,16 @@ import (
 // The capability policy at the two places a guest reaches the kernel with
 // a BPF object: wasm_load_bpf_object (admit, then matchLibbpf between
 // libbpf's open and load) and wasm_attach_bpf_program (permitAttach).
-// Every refusal is a *refusal, an error wrapping EPERM whose text is the
+// Every refusal is a *policyRefusal, an error wrapping EPERM whose text is the
 // one line the user sees at the default log level.
 
-// refusal is the policy refusing a load or an attachment.
-type refusal struct{ msg string }
+// policyRefusal is the policy refusing a load or an attachment.
+type policyRefusal struct{ msg string }
 
-func (r *refusal) Error() string { return r.msg }
-func (r *refusal) Unwrap() error { return syscall.EPERM }
+func (r *policyRefusal) Error() string { return r.msg }
+func (r *policyRefusal) Unwrap() error { return syscall.EPERM }
 
-func refuse(format string, args ...any) error { return &refusal{fmt.Sprintf(format, args...)} }
+func refuse(format string, args ...any) error { return &policyRefusal{fmt.Sprintf(format, args...)} }
 
 // label names the guest in refusals: its module's file name.
 func (g *guest) label() string {
@@ -37,6 +38,11 @@ func (g *guest) label() string {
 // its kernel memory limit, before libbpf or the kernel see any of it.
 func (g *guest) admit(handle uint64, elf []byte) (*policy.Object, error) {
 	obj, err := policy.Analyze(elf)
+	if err != nil && !hasBTF(elf) {
+		// The likely cause, and the one the user can fix: libbpf would
+		// refuse it too (ENOENT), for the same reason.
+		return nil, &explained{diagnose.NoBTF(g.name), fmt.Errorf("%w: %w", err, syscall.ENOENT)}
+	}
 	if err != nil {
 		return nil, refuse("%s: object %d cannot be analysed (%v), and what the policy cannot see it refuses",
 			g.label(), handle, err)
@@ -179,15 +185,4 @@ func (g *guest) permitAttach(o *object, name, target string) (string, error) {
 		return "", fmt.Errorf("attach %q: %w", name, err)
 	}
 	return resolved, nil
-}
-
-// refused logs a policy refusal as the one line the user sees and
-// reports whether err was one.
-func (g *guest) refused(err error) bool {
-	var r *refusal
-	if !errors.As(err, &r) {
-		return false
-	}
-	g.log.Warn(r.Error())
-	return true
 }

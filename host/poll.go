@@ -2,7 +2,6 @@ package host
 
 import (
 	"errors"
-	"fmt"
 	"syscall"
 	"time"
 
@@ -105,8 +104,7 @@ func (g *guest) pollArgs(s wasmtime.Storelike, fn string, handle uint64, fd int3
 	}
 	b, err := g.buffer(o, fd, m)
 	if err != nil {
-		g.log.Debug(fn+": cannot consume map", "map", m.name, "err", err)
-		return pollReq{}, errnoOf(err)
+		return pollReq{}, g.failErr(err)
 	}
 	p.buf = b
 	return p, 0
@@ -126,7 +124,7 @@ func (g *guest) buffer(o *object, fd int32, m *mapRef) (buffer, error) {
 		b, err = libbpf.NewPerfBuffer(int(fd))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("map %q: %w", m.name, err)
+		return nil, explainBuffer(m, err)
 	}
 	if err := g.maptab.SetBuffer(fd, o.handle, b.Target()); err != nil {
 		b.Close()
@@ -251,7 +249,7 @@ func (g *guest) waitLoop(timeoutMs int, poll func(timeout int) (int, error)) (in
 			continue
 		case err != nil:
 			g.log.Debug("poll failed", "err", err)
-			return errnoOf(err), nil
+			return g.note(errnoFrom(err), "poll: "+err.Error()), nil
 		}
 		return int32(n), nil
 	}

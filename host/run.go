@@ -35,6 +35,8 @@ func Run(ctx context.Context, wasm []byte, cfg Config) (exitCode int, err error)
 }
 
 // SetLibbpfLogger sends libbpf's own log (its warnings, the verifier's
-// complaint when a load fails) to l at debug level. libbpf has one print
-// hook per process, so this is process-wide.
+// whole log when a load fails, as one multi-line message) to l at debug
+// level. libbpf has one print hook per process, so this is process-wide.
+// Without it libbpf prints nothing: not to the process's stderr either.
+// A failure's cause is in Config.Logger's log anyway, at warn level.
 func SetLibbpfLogger(l *slog.Logger) { libbpf.SetLogger(l) }

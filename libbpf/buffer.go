@@ -189,10 +189,12 @@ type RingBuffer struct {
 // NewRingBuffer creates the consumer of the ring buffer map mapFD.
 func NewRingBuffer(mapFD int) (*RingBuffer, error) {
 	p := newPoller()
-	rb, err := C.wb_ring_buffer_new(C.int(mapFD), p.c)
+	var rb *C.struct_ring_buffer
+	var err error
+	log := withLog(func() { rb, err = C.wb_ring_buffer_new(C.int(mapFD), p.c) })
 	if rb == nil {
 		p.free()
-		return nil, fmt.Errorf("ring buffer on fd %d: %w", mapFD, errnoOr(err, syscall.EINVAL))
+		return nil, &Error{Op: fmt.Sprintf("ring buffer on fd %d", mapFD), Err: errnoOr(err, syscall.EINVAL), Log: log}
 	}
 	p.t.rb, p.t.epfd = rb, C.ring_buffer__epoll_fd(rb)
 	return &RingBuffer{poller: p, rb: rb}, nil
@@ -227,10 +229,12 @@ const PerfBufferPages = 64
 // NewPerfBuffer creates the consumer of the perf event array map mapFD.
 func NewPerfBuffer(mapFD int) (*PerfBuffer, error) {
 	p := newPoller()
-	pb, err := C.wb_perf_buffer_new(C.int(mapFD), PerfBufferPages, p.c)
+	var pb *C.struct_perf_buffer
+	var err error
+	log := withLog(func() { pb, err = C.wb_perf_buffer_new(C.int(mapFD), PerfBufferPages, p.c) })
 	if pb == nil {
 		p.free()
-		return nil, fmt.Errorf("perf buffer on fd %d: %w", mapFD, errnoOr(err, syscall.EINVAL))
+		return nil, &Error{Op: fmt.Sprintf("perf buffer on fd %d", mapFD), Err: errnoOr(err, syscall.EINVAL), Log: log}
 	}
 	p.t.pb, p.t.epfd = pb, C.perf_buffer__epoll_fd(pb)
 	return &PerfBuffer{poller: p, pb: pb}, nil

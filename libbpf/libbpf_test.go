@@ -108,3 +108,22 @@ func TestOpenRejectsNonBPF(t *testing.T) {
 		})
 	}
 }
+
+// libbpf's advice to raise RLIMIT_MEMLOCK, which it gives with any EPERM,
+// is marked as not the cause on kernels that charge BPF memory to the
+// memory cgroup (5.11 and later), and left alone on older ones.
+func TestMemlockHint(t *testing.T) {
+	const hint = "libbpf: permission error while running as root; try raising 'ulimit -l'? current value: 8.0 MiB"
+	for _, tt := range []struct {
+		release string
+		marked  bool
+	}{{"6.18.44-fc-v857", true}, {"5.11.0", true}, {"5.10.200", false}, {"4.19.0", false}, {"garbage", false}} {
+		got := memlockHint(hint, tt.release)
+		if marked := strings.HasPrefix(got, hint+" [wasm-bpf: not the cause: Linux "+tt.release+" charges BPF memory to the memory cgroup"); marked != tt.marked || !tt.marked && got != hint {
+			t.Errorf("%s: %q", tt.release, got)
+		}
+	}
+	if got := correctMemlockHint("libbpf: loading object 'x' from buffer"); got != "libbpf: loading object 'x' from buffer" {
+		t.Errorf("another message changed: %q", got)
+	}
+}

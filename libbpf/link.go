@@ -19,9 +19,11 @@ type Link struct {
 
 // Attach attaches p the way its ELF section says (bpf_program__attach).
 func (p *Program) Attach() (*Link, error) {
-	l, err := C.bpf_program__attach(p.prog)
+	var l *C.struct_bpf_link
+	var err error
+	log := withLog(func() { l, err = C.bpf_program__attach(p.prog) })
 	if l == nil {
-		return nil, fmt.Errorf("attach %q: %w", p.name, errnoOr(err, syscall.EINVAL))
+		return nil, &Error{Op: fmt.Sprintf("attach %q", p.name), Err: errnoOr(err, syscall.EINVAL), Log: log}
 	}
 	return &Link{link: l, sock: -1}, nil
 }
@@ -35,9 +37,10 @@ func (p *Program) AttachCgroup(path string) (*Link, error) {
 	}
 	// The link holds its own reference to the cgroup.
 	defer syscall.Close(fd)
-	l, err := C.bpf_program__attach_cgroup(p.prog, C.int(fd))
+	var l *C.struct_bpf_link
+	log := withLog(func() { l, err = C.bpf_program__attach_cgroup(p.prog, C.int(fd)) })
 	if l == nil {
-		return nil, fmt.Errorf("attach %q to cgroup %q: %w", p.name, path, errnoOr(err, syscall.EINVAL))
+		return nil, &Error{Op: fmt.Sprintf("attach %q to cgroup %q", p.name, path), Err: errnoOr(err, syscall.EINVAL), Log: log}
 	}
 	return &Link{link: l, sock: -1}, nil
 }
@@ -48,9 +51,11 @@ func (p *Program) AttachXDP(iface string) (*Link, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attach %q to interface %q: %w", p.name, iface, syscall.ENODEV)
 	}
-	l, cerr := C.bpf_program__attach_xdp(p.prog, C.int(ifi.Index))
+	var l *C.struct_bpf_link
+	var cerr error
+	log := withLog(func() { l, cerr = C.bpf_program__attach_xdp(p.prog, C.int(ifi.Index)) })
 	if l == nil {
-		return nil, fmt.Errorf("attach %q to interface %q: %w", p.name, iface, errnoOr(cerr, syscall.EINVAL))
+		return nil, &Error{Op: fmt.Sprintf("attach %q to interface %q", p.name, iface), Err: errnoOr(cerr, syscall.EINVAL), Log: log}
 	}
 	return &Link{link: l, sock: -1}, nil
 }

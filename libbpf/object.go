@@ -35,10 +35,12 @@ func Open(name string, buf []byte) (*Object, error) {
 	opts.object_name = cname
 	// libbpf keeps pointers into the buffer it is given, so it gets C memory.
 	elf := C.CBytes(buf)
-	obj, err := C.bpf_object__open_mem(elf, C.size_t(len(buf)), &opts)
+	var obj *C.struct_bpf_object
+	var err error
+	log := withLog(func() { obj, err = C.bpf_object__open_mem(elf, C.size_t(len(buf)), &opts) })
 	if obj == nil {
 		C.free(elf)
-		return nil, fmt.Errorf("open %q: %w", name, errnoOr(err, syscall.EINVAL))
+		return nil, &Error{Op: fmt.Sprintf("open %q", name), Err: errnoOr(err, syscall.EINVAL), Log: log}
 	}
 	return &Object{obj: obj, elf: elf, name: name}, nil
 }
@@ -57,9 +59,14 @@ func (o *Object) NoPinning() error {
 
 // Load creates the object's maps and loads its programs, applying CO-RE
 // relocations against the running kernel's BTF.
+// A failure is an *Error carrying libbpf's messages, the verifier's log
+// among them.
 func (o *Object) Load() error {
-	if rc, err := C.bpf_object__load(o.obj); rc != 0 {
-		return fmt.Errorf("load %q: %w", o.name, errnoOr(err, syscall.Errno(-rc)))
+	var rc C.int
+	var err error
+	log := withLog(func() { rc, err = C.bpf_object__load(o.obj) })
+	if rc != 0 {
+		return &Error{Op: fmt.Sprintf("load %q", o.name), Err: errnoOr(err, syscall.Errno(-rc)), Log: log}
 	}
 	return nil
 }

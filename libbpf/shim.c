@@ -9,13 +9,47 @@
 #include "shim.h"
 #include "_cgo_export.h"
 
+// The capture of the libbpf call in progress on this thread (a cgo.Handle
+// of libbpf/log.go), or 0.
+static __thread uintptr_t wb_capture;
+
+// Set while a consume that one of our perf callbacks stopped on purpose
+// unwinds: libbpf then warns "failed to process records in buffer" for
+// what is no failure (a full batch, a pause, a guest's stop), once per
+// consume, which under load is thousands of lines a second.
+static __thread int wb_perf_stopped;
+
+void wb_capture_set(uintptr_t h)
+{
+	wb_capture = h;
+}
+
 static int wb_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char buf[1024];
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	char small[1024], *msg = small;
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(small, sizeof(small), fmt, aq);
+	va_end(aq);
 	if (n < 0)
 		return n;
-	wbGoPrint((int)level, buf);
+	// A verifier log is one message, and its verdict is at its end:
+	// never cut it.
+	if ((size_t)n >= sizeof(small)) {
+		msg = malloc((size_t)n + 1);
+		if (!msg)
+			msg = small; // out of memory: the message is cut
+		else
+			vsnprintf(msg, (size_t)n + 1, fmt, ap);
+	}
+	if (wb_perf_stopped && strstr(msg, "failed to process records in buffer"))
+		wb_perf_stopped = 0;
+	else
+		wbGoPrint((int)level, msg, wb_capture);
+	if (msg != small)
+		free(msg);
 	return n;
 }
 
@@ -148,7 +182,11 @@ static enum bpf_perf_event_ret wb_perf_event(void *ctx, int cpu, struct perf_eve
 	case PERF_RECORD_SAMPLE: {
 		struct wb_consumer *c = ctx;
 		int rc = c->dst ? wb_batch_add(c, s->data, s->size) : wb_classic_add(c, s->data, s->size);
-		return rc < 0 ? LIBBPF_PERF_EVENT_ERROR : LIBBPF_PERF_EVENT_CONT;
+		if (rc < 0) {
+			wb_perf_stopped = 1;
+			return LIBBPF_PERF_EVENT_ERROR;
+		}
+		return LIBBPF_PERF_EVENT_CONT;
 	}
 	case PERF_RECORD_LOST:
 		wbGoPerfLost(((struct wb_consumer *)ctx)->handle, cpu, l->lost);
@@ -227,6 +265,7 @@ int64_t wb_poll_batch(struct wb_target *t, int wake_fd, int timeout_ms, char *ds
 	}
 	wb_batch_begin(c, dst, cap);
 	rc = t->rb ? ring_buffer__consume(t->rb) : perf_buffer__consume(t->pb);
+	wb_perf_stopped = 0;
 	uint32_t n = wb_batch_end(c);
 	if (rc < 0 && !c->has_pend)
 		return rc;
@@ -263,6 +302,7 @@ int64_t wb_poll_classic(struct wb_target *t, int wake_fd, volatile int *raised, 
 	}
 	if (rc >= 0)
 		rc = t->rb ? ring_buffer__consume(t->rb) : perf_buffer__consume(t->pb);
+	wb_perf_stopped = 0;
 	c->busy = 0;
 	return rc;
 }

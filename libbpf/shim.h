@@ -42,6 +42,7 @@ struct wb_target {
 };
 
 void wb_install_print(void);
+void wb_capture_set(uintptr_t h);
 struct ring_buffer *wb_ring_buffer_new(int map_fd, struct wb_consumer *c);
 struct perf_buffer *wb_perf_buffer_new(int map_fd, size_t page_cnt, struct wb_consumer *c);
 void wb_consumer_free(struct wb_consumer *c);

@@ -2,6 +2,7 @@ package wasi
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
@@ -42,5 +43,46 @@ func TestExit(t *testing.T) {
 				t.Errorf("err = %v, want nil", err)
 			}
 		})
+	}
+}
+
+// proc_exit(n) ends the guest with n & 0xff, as exit(3) ends a native
+// program; wasmtime's own proc_exit traps for n >= 126.
+func TestExiter(t *testing.T) {
+	engine := wasmtime.NewEngine()
+	for _, tt := range []struct {
+		n    int32
+		want int
+	}{{0, 0}, {3, 3}, {125, 125}, {126, 126}, {255, 255}, {-1, 255}, {256, 0}, {1000, 232}} {
+		wasm, err := wasmtime.Wat2Wasm(fmt.Sprintf(`(module
+		  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+		  (memory (export "memory") 1)
+		  (func (export "_start") (call $exit (i32.const %d)) unreachable))`, tt.n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		module, err := wasmtime.NewModule(engine, wasm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store := wasmtime.NewStore(engine)
+		store.SetWasi(wasmtime.NewWasiConfig())
+		linker := wasmtime.NewLinker(engine)
+		if err := linker.DefineWasi(); err != nil {
+			t.Fatal(err)
+		}
+		ex, err := DefineExit(linker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inst, err := linker.Instantiate(store, module)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, callErr := inst.GetFunc(store, "_start").Call(store)
+		code, err := ex.Exit(callErr)
+		if code != tt.want || err != nil {
+			t.Errorf("proc_exit(%d): exit %d, %v; want %d", tt.n, code, err, tt.want)
+		}
 	}
 }

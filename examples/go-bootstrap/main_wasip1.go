@@ -59,13 +59,13 @@ func run(minDurationNs uint64) error {
 		// WASI has no time zone database: the time is UTC.
 		out = time.Now().UTC().AppendFormat(out[:0], "15:04:05")
 		if e.ExitEvent != 0 {
-			out = fmt.Appendf(out, " %-5s %-16s %-7d %-7d [%d]", "EXIT", wasmbpf.CString(e.Comm[:]), e.Pid, e.Ppid, e.ExitCode)
+			out = fmt.Appendf(out, " %-5s %-16s %-7d %-7d [%d]", "EXIT", wasmbpf.CBytes(e.Comm[:]), e.Pid, e.Ppid, e.ExitCode)
 			if e.DurationNs != 0 {
 				out = fmt.Appendf(out, " (%dms)", e.DurationNs/uint64(time.Millisecond))
 			}
 			out = append(out, '\n')
 		} else {
-			out = fmt.Appendf(out, " %-5s %-16s %-7d %-7d %s\n", "EXEC", wasmbpf.CString(e.Comm[:]), e.Pid, e.Ppid, wasmbpf.CString(e.Filename[:]))
+			out = fmt.Appendf(out, " %-5s %-16s %-7d %-7d %s\n", "EXEC", wasmbpf.CBytes(e.Comm[:]), e.Pid, e.Ppid, wasmbpf.CBytes(e.Filename[:]))
 		}
 		_, err := os.Stdout.Write(out)
 		return err

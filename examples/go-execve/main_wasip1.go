@@ -48,8 +48,8 @@ func run() error {
 		out = column(out[:0], strconv.AppendInt(num[:0], int64(e.Pid), 10), 7)
 		out = column(out, strconv.AppendInt(num[:0], int64(e.Ppid), 10), 7)
 		out = column(out, strconv.AppendInt(num[:0], int64(e.Uid), 10), 6)
-		out = column(out, wasmbpf.CString(e.Comm[:]), 16)
-		out = append(append(out, wasmbpf.CString(e.Filename[:])...), '\n')
+		out = column(out, wasmbpf.CBytes(e.Comm[:]), 16)
+		out = append(append(out, wasmbpf.CBytes(e.Filename[:])...), '\n')
 		_, err := os.Stdout.Write(out)
 		return err
 	}

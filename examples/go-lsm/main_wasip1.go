@@ -38,15 +38,13 @@ func main() {
 
 	obj, err := wasmbpf.Load(object, TargetName.Set(name))
 	if err != nil {
-		// The runtime says only that the load failed (wasm-bpf -v shows
-		// the kernel's answer); for an LSM program it is nearly always
-		// the kernel refusing BPF LSM itself.
-		fmt.Fprintln(os.Stderr, `go-lsm: the kernel refused to load the BPF LSM program: BPF LSM may not be enabled ("bpf" missing from /sys/kernel/security/lsm and the lsm= boot parameter) or kernel lockdown or missing privileges forbid it`)
+		// The error says why, in the runtime's words.
+		fmt.Fprintln(os.Stderr, "go-lsm:", err)
 		os.Exit(1)
 	}
 	defer obj.Close()
 	if err := obj.Attach("restrict_rmdir", ""); err != nil {
-		fmt.Fprintf(os.Stderr, "go-lsm: the kernel refused to attach the BPF LSM program (%v): BPF LSM may not be enabled or kernel lockdown forbids it\n", err)
+		fmt.Fprintln(os.Stderr, "go-lsm:", err)
 		obj.Close()
 		os.Exit(1)
 	}

@@ -30,19 +30,13 @@ int main(int argc, char **argv)
 	strcpy(skel->rodata->target_name, argv[1]);
 	err = lsm_bpf__load(skel);
 	if (err) {
-		/* The host says only that the load failed (wasm-bpf -v shows
-		 * the kernel's answer); for an LSM program it is nearly always
-		 * the kernel refusing BPF LSM itself. */
-		fprintf(stderr, "lsm: the kernel refused to load the BPF LSM program: BPF LSM may "
-				"not be enabled (\"bpf\" missing from /sys/kernel/security/lsm and the "
-				"lsm= boot parameter) or kernel lockdown or missing privileges forbid it\n");
+		/* The runtime has said why, in the line above. */
+		fprintf(stderr, "lsm: the BPF LSM program was not loaded\n");
 		goto cleanup;
 	}
 	err = lsm_bpf__attach(skel);
 	if (err) {
-		fprintf(stderr, "lsm: the kernel refused to attach the BPF LSM program (%s): BPF "
-				"LSM may not be enabled or kernel lockdown forbids it\n",
-			strerror(-err));
+		fprintf(stderr, "lsm: the BPF LSM program was not attached (%s)\n", strerror(-err));
 		goto cleanup;
 	}
 	printf("Denying rmdir of directories named %s\n", argv[1]);

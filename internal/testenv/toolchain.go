@@ -180,6 +180,16 @@ func (tc *Toolchain) VmlinuxDir() (string, error) {
 // llvm-strip -g when available) and returns the object's path.
 // defines are passed as -D flags ("NAME" or "NAME=VALUE").
 func (tc *Toolchain) BPFObject(src string, defines ...string) (string, error) {
+	return tc.bpfObject(src, true, defines)
+}
+
+// BPFObjectNoBTF is BPFObject without -g: the object has no BTF, as a
+// user's who forgot the flag.
+func (tc *Toolchain) BPFObjectNoBTF(src string, defines ...string) (string, error) {
+	return tc.bpfObject(src, false, defines)
+}
+
+func (tc *Toolchain) bpfObject(src string, btf bool, defines []string) (string, error) {
 	src, err := filepath.Abs(src)
 	if err != nil {
 		return "", err
@@ -193,14 +203,17 @@ func (tc *Toolchain) BPFObject(src string, defines ...string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	key := "bpf\x00" + src + "\x00" + strings.Join(defines, "\x00")
+	key := fmt.Sprintf("bpf\x00%s\x00%v\x00%s", src, btf, strings.Join(defines, "\x00"))
 	dir, err := tc.once(key, func(out string) error {
 		clang, err := lookTool("clang")
 		if err != nil {
 			return err
 		}
-		args := []string{"-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_" + arch,
+		args := []string{"-O2", "-target", "bpf", "-D__TARGET_ARCH_" + arch,
 			"-I" + vmlinux, "-I" + filepath.Dir(src)}
+		if btf {
+			args = append(args, "-g")
+		}
 		for _, d := range defines {
 			args = append(args, "-D"+d)
 		}
@@ -323,6 +336,14 @@ func (tc *Toolchain) BPFObjectT(t testing.TB, src string, defines ...string) str
 	p, err := tc.BPFObject(src, defines...)
 	check(t, "compile BPF object "+src, err)
 	logSlow(t, "BPF object "+filepath.Base(src), start)
+	return p
+}
+
+// BPFObjectNoBTFT is BPFObjectNoBTF reporting errors on t.
+func (tc *Toolchain) BPFObjectNoBTFT(t testing.TB, src string, defines ...string) string {
+	t.Helper()
+	p, err := tc.BPFObjectNoBTF(src, defines...)
+	check(t, "compile BPF object "+src, err)
 	return p
 }
 

@@ -18,8 +18,14 @@
  * functions returning a pointer return NULL and set errno. The codes are
  * the guest's own (wasi-libc's EPERM, ENOENT, ...), converted from the
  * host's Linux numbers, so strerror() and comparisons with E* work.
- * wasm_load_bpf_object only says "failed": a failed load is -EINVAL here
- * and the runtime logs why (run wasm-bpf -v for the verifier's log).
+ *
+ * Built with -DWASM_BPF_EXT (a guest that then runs only on runtimes with
+ * the wasm_bpf_ext extensions, such as wasm-bpf-go), errno is the cause
+ * the runtime found, also for a failed load (EPERM without privileges,
+ * EACCES for the verifier, ...), and libbpf_wasm_last_error() returns the
+ * runtime's explanation: the cause and its fix, as the runtime logs it.
+ * Without it, wasm_load_bpf_object says only "failed": a failed load is
+ * -EINVAL and only the runtime's log says why.
  *
  * Differences from libbpf, forced by the ABI: open and load are one host
  * call, so .rodata and .data are written into the embedded object's bytes
@@ -55,6 +61,29 @@
 #define BPF_EXIST 2
 #define BPF_F_LOCK 4
 #endif
+
+#ifdef WASM_BPF_EXT
+/* The Linux errno of the guest's last failed host call (0 if none failed)
+ * and, in buf, the runtime's explanation of it, cut to size - 1 bytes and
+ * NUL-terminated (docs/abi.md). */
+int wasm_bpf_last_error(char *buf, int size)
+	__attribute__((import_module("wasm_bpf_ext"), import_name("wasm_bpf_last_error")));
+#endif
+
+/* The runtime's explanation of the last failed call ("" without
+ * -DWASM_BPF_EXT): valid until the next call of this function. */
+LIBBPF_WASM_API const char *libbpf_wasm_last_error(void)
+{
+#ifdef WASM_BPF_EXT
+	static char msg[4096];
+
+	if (wasm_bpf_last_error(msg, sizeof(msg)) <= 0)
+		msg[0] = '\0';
+	return msg;
+#else
+	return "";
+#endif
+}
 
 /* Linux errno (as the host returns it, negated) to the guest's errno. */
 LIBBPF_WASM_API int libbpf_wasm_errno(int linux_errno)
@@ -364,8 +393,16 @@ LIBBPF_WASM_API int bpf_object__load_skeleton(struct bpf_object_skeleton *s)
 			memcpy(obj->elf + m->elf_offset, m->mmaped, m->global_size);
 	}
 	obj->handle = wasm_load_bpf_object(obj->elf, (int)obj->elf_sz);
-	if (!obj->handle)
+	if (!obj->handle) {
+#ifdef WASM_BPF_EXT
+		/* The runtime tells why; the load itself returns only 0. */
+		int cause = wasm_bpf_last_error(NULL, 0);
+
+		if (cause > 0)
+			return libbpf_wasm_err(-cause);
+#endif
 		return libbpf_wasm_err(-22 /* EINVAL; the host logs why */);
+	}
 	for (i = 0; i < obj->nr_maps; i++) {
 		struct bpf_map *m = &obj->maps[i];
 

@@ -2,7 +2,6 @@ package gen
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/cilium/ebpf/btf"
@@ -27,13 +26,47 @@ func (e *layoutError) Error() string {
 // once each, before first use, each under an include guard of its own so
 // that a skeleton and a type header can both be included.
 type emitter struct {
-	b       strings.Builder
-	done    map[btf.Type]bool
-	working map[btf.Type]bool
+	b           strings.Builder
+	done        map[btf.Type]bool
+	working     map[btf.Type]bool
+	enumerators map[string]bool
+	// The member names of the named type being written, its anonymous
+	// members' included (they share its scope), and those written for
+	// padding (__padN) and bitfields (__bfN).
+	taken map[string]bool
+}
+
+// fresh returns the first of prefix0, prefix1, ... that is no member's
+// name in the type being written, and takes it.
+func (e *emitter) fresh(prefix string) string {
+	for i := 0; ; i++ {
+		n := fmt.Sprintf("%s%d", prefix, i)
+		if !e.taken[n] {
+			e.taken[n] = true
+			return n
+		}
+	}
+}
+
+// takeNames records the names of ms, and of the members of its
+// anonymous members, as taken.
+func (e *emitter) takeNames(ms []btf.Member) {
+	for _, m := range ms {
+		if m.Name != "" {
+			e.taken[cMember(m.Name)] = true
+			continue
+		}
+		switch u := resolve(m.Type).(type) {
+		case *btf.Struct:
+			e.takeNames(u.Members)
+		case *btf.Union:
+			e.takeNames(u.Members)
+		}
+	}
 }
 
 func newEmitter() *emitter {
-	return &emitter{done: map[btf.Type]bool{}, working: map[btf.Type]bool{}}
+	return &emitter{done: map[btf.Type]bool{}, working: map[btf.Type]bool{}, enumerators: map[string]bool{}, taken: map[string]bool{}}
 }
 
 // skipQualifiers removes const, volatile, restrict and type tags: none of
@@ -102,12 +135,22 @@ func intType(i *btf.Int, path string) (string, error) {
 	return "", &layoutError{path, fmt.Sprintf("%d-byte integer %q has no fixed-width C type", i.Size, i.Name)}
 }
 
+// fixedWidth reports whether an integer of size bytes has a fixed-width
+// type (in C and Go alike).
+func fixedWidth(size uint32) bool { return size == 1 || size == 2 || size == 4 || size == 8 }
+
 // alignOf is the wasm32 alignment of t as decl writes it.
 func alignOf(t btf.Type) int {
 	switch t := resolve(t).(type) {
 	case *btf.Int:
+		if !fixedWidth(t.Size) {
+			return 1
+		}
 		return int(t.Size)
 	case *btf.Float:
+		if t.Size != 4 && t.Size != 8 {
+			return 1
+		}
 		return int(t.Size)
 	case *btf.Enum:
 		return int(t.Size)
@@ -128,14 +171,24 @@ func alignOf(t btf.Type) int {
 // compositeAlign is the alignment the emitted struct or union gets: that of
 // its widest member, or 1 when the BTF layout needed packing.
 func compositeAlign(ms []btf.Member, size uint32) int {
+	a := membersAlign(ms)
+	if needsPacking(ms, size, a) {
+		return 1
+	}
+	return a
+}
+
+// membersAlign is the largest alignment of the members as decl writes
+// them; bitfields become bytes.
+func membersAlign(ms []btf.Member) int {
 	a := 1
 	for _, m := range ms {
+		if m.BitfieldSize != 0 {
+			continue
+		}
 		if x := alignOf(m.Type); x > a {
 			a = x
 		}
-	}
-	if needsPacking(ms, size, a) {
-		return 1
 	}
 	return a
 }
@@ -145,7 +198,7 @@ func needsPacking(ms []btf.Member, size uint32, align int) bool {
 		return true
 	}
 	for _, m := range ms {
-		if int(m.Offset/8)%alignOf(m.Type) != 0 {
+		if m.BitfieldSize == 0 && int(m.Offset/8)%alignOf(m.Type) != 0 {
 			return true
 		}
 	}
@@ -162,6 +215,11 @@ func (e *emitter) decl(t btf.Type, name, path string, indent string) (string, er
 	}
 	switch t := resolve(t).(type) {
 	case *btf.Int:
+		if !fixedWidth(t.Size) {
+			// __int128: wasm32 and the BPF target may align it
+			// differently; its bytes are what is sure.
+			return fmt.Sprintf("uint8_t %s[%d] /* %s */", name, t.Size, t.Name), nil
+		}
 		ct, err := intType(t, path)
 		if err != nil {
 			return "", err
@@ -174,7 +232,8 @@ func (e *emitter) decl(t btf.Type, name, path string, indent string) (string, er
 		case 8:
 			return "double" + sep + name, nil
 		}
-		return "", &layoutError{path, fmt.Sprintf("%d-byte float %q has no wasm32 equivalent", t.Size, t.Name)}
+		// long double is 16 bytes on the BPF target, 8 on wasm32.
+		return fmt.Sprintf("uint8_t %s[%d] /* %s */", name, t.Size, t.Name), nil
 	case *btf.Pointer:
 		// A kernel pointer is 8 bytes and meaningless in the guest: keep
 		// its bits, not its type.
@@ -204,7 +263,7 @@ func (e *emitter) decl(t btf.Type, name, path string, indent string) (string, er
 		if err := e.emitNamed(t); err != nil {
 			return "", err
 		}
-		return t.Name + sep + name, nil
+		return cOrdinary(t.Name) + sep + name, nil
 	case *btf.Struct:
 		if t.Name == "" {
 			body, err := e.body("struct", t.Members, t.Size, path, indent)
@@ -216,7 +275,7 @@ func (e *emitter) decl(t btf.Type, name, path string, indent string) (string, er
 		if err := e.emitNamed(t); err != nil {
 			return "", err
 		}
-		return "struct " + t.Name + sep + name, nil
+		return "struct " + cTag(t.Name) + sep + name, nil
 	case *btf.Union:
 		if t.Name == "" {
 			body, err := e.body("union", t.Members, t.Size, path, indent)
@@ -228,7 +287,7 @@ func (e *emitter) decl(t btf.Type, name, path string, indent string) (string, er
 		if err := e.emitNamed(t); err != nil {
 			return "", err
 		}
-		return "union " + t.Name + sep + name, nil
+		return "union " + cTag(t.Name) + sep + name, nil
 	case *btf.Fwd:
 		return "", &layoutError{path, fmt.Sprintf("incomplete type %s %s (only declared in the object's BTF)", t.Kind, t.Name)}
 	case *btf.FuncProto, *btf.Func:
@@ -248,43 +307,51 @@ func signedIf(s bool) btf.IntEncoding {
 }
 
 // body returns "struct { ... }" or "union { ... }" with explicit padding.
+// A run of bitfields is its bytes, __bfN, with the bitfields' names and
+// bits in a comment.
 func (e *emitter) body(kind string, members []btf.Member, size uint32, path, indent string) (string, error) {
 	var b strings.Builder
-	ms := append([]btf.Member(nil), members...)
-	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Offset < ms[j].Offset })
+	ms, err := layoutMembers(members, path)
+	if err != nil {
+		return "", err
+	}
 	b.WriteString(kind + " {\n")
 	in := indent + "\t"
-	cur, pad := 0, 0
+	cur := 0
 	maxEnd := 0
-	for _, m := range ms {
+	for _, lm := range ms {
+		m := lm.m
 		mpath := path + "." + m.Name
 		if m.Name == "" {
 			mpath = path + ".(anonymous)"
 		}
-		if m.BitfieldSize != 0 {
-			return "", &layoutError{mpath, fmt.Sprintf("bitfield of %d bits at bit %d: offsetof cannot check it; use a whole integer", m.BitfieldSize, m.Offset)}
-		}
-		if m.Offset%8 != 0 {
-			return "", &layoutError{mpath, fmt.Sprintf("member at bit offset %d is not byte-aligned", m.Offset)}
-		}
-		off := int(m.Offset / 8)
-		// decl first: it says best why a type cannot be laid out.
-		d, err := e.decl(m.Type, m.Name, mpath, in)
-		if err != nil {
-			return "", err
-		}
-		msize, err := btf.Sizeof(m.Type)
-		if err != nil {
-			return "", &layoutError{mpath, fmt.Sprintf("no size: %v", err)}
+		var d string
+		var off, msize int
+		if r := lm.bits; r != nil {
+			off, msize = r.off, r.size
+			d = fmt.Sprintf("uint8_t %s[%d] /* bitfields, bits from byte %d: %s */", e.fresh("__bf"), r.size, r.off, r.describe())
+		} else {
+			off = int(m.Offset / 8)
+			// decl first: it says best why a type cannot be laid out.
+			if d, err = e.decl(m.Type, cMember(m.Name), mpath, in); err != nil {
+				return "", err
+			}
+			sz, err := btf.Sizeof(m.Type)
+			if err != nil {
+				return "", &layoutError{mpath, fmt.Sprintf("no size: %v", err)}
+			}
+			msize = sz
 		}
 		if kind == "struct" {
 			if off < cur {
 				return "", &layoutError{mpath, fmt.Sprintf("overlaps the previous member (offset %d < %d)", off, cur)}
 			}
 			if off > cur {
-				fmt.Fprintf(&b, "%suint8_t __pad%d[%d];\n", in, pad, off-cur)
-				pad++
+				fmt.Fprintf(&b, "%suint8_t %s[%d];\n", in, e.fresh("__pad"), off-cur)
 			}
+		} else if off != 0 {
+			// A union member past offset 0: only a bitfield can be.
+			d = fmt.Sprintf("struct { uint8_t %s[%d]; %s; }", e.fresh("__pad"), off, d)
 		}
 		fmt.Fprintf(&b, "%s%s;\n", in, d)
 		cur = off + msize
@@ -297,19 +364,13 @@ func (e *emitter) body(kind string, members []btf.Member, size uint32, path, ind
 	}
 	if maxEnd < int(size) {
 		if kind == "struct" {
-			fmt.Fprintf(&b, "%suint8_t __pad%d[%d];\n", in, pad, int(size)-maxEnd)
+			fmt.Fprintf(&b, "%suint8_t %s[%d];\n", in, e.fresh("__pad"), int(size)-maxEnd)
 		} else {
-			fmt.Fprintf(&b, "%suint8_t __size[%d];\n", in, size)
+			fmt.Fprintf(&b, "%suint8_t %s[%d];\n", in, e.fresh("__size"), size)
 		}
 	}
 	b.WriteString(indent + "}")
-	a := 1
-	for _, m := range ms {
-		if x := alignOf(m.Type); x > a {
-			a = x
-		}
-	}
-	if needsPacking(ms, size, a) {
+	if needsPacking(members, size, membersAlign(members)) {
 		b.WriteString(" __attribute__((packed))")
 	}
 	return b.String(), nil
@@ -321,15 +382,32 @@ func (e *emitter) emitEnum(t *btf.Enum) error {
 	}
 	e.done[t] = true
 	g := guardName("enum", t.Name)
-	fmt.Fprintf(&e.b, "#ifndef %s\n#define %s\nenum %s {\n", g, g, t.Name)
+	var body strings.Builder
+	n := 0
 	for _, v := range t.Values {
+		val := fmt.Sprintf("%dULL", v.Value)
 		if t.Signed {
-			fmt.Fprintf(&e.b, "\t%s = %d,\n", v.Name, int64(v.Value))
-		} else {
-			fmt.Fprintf(&e.b, "\t%s = %dULL,\n", v.Name, v.Value)
+			val = fmt.Sprint(int64(v.Value))
 		}
+		// Enumerators share one name space in C: two enums of the BTF
+		// (from different compilation units) may both have one.
+		switch {
+		case e.enumerators[v.Name]:
+			fmt.Fprintf(&body, "\t/* %s = %s, also in another enum */\n", v.Name, val)
+			continue
+		case libcOrdinary[v.Name]:
+			fmt.Fprintf(&body, "\t/* %s = %s, also a name of libc's */\n", v.Name, val)
+			continue
+		}
+		e.enumerators[v.Name] = true
+		fmt.Fprintf(&body, "\t%s = %s,\n", v.Name, val)
+		n++
 	}
-	fmt.Fprintf(&e.b, "};\n#endif\n\n")
+	if n == 0 { // C has no empty enums; members of enum type are integers anyway
+		fmt.Fprintf(&e.b, "/* enum %s: no values of its own */\n\n", t.Name)
+		return nil
+	}
+	fmt.Fprintf(&e.b, "#ifndef %s\n#define %s\nenum %s {\n%s};\n#endif\n\n", g, g, t.Name, body.String())
 	return nil
 }
 
@@ -346,6 +424,17 @@ func (e *emitter) emitNamed(t btf.Type) error {
 	}
 	e.working[t] = true
 	defer delete(e.working, t)
+	taken := e.taken
+	e.taken = map[string]bool{}
+	defer func() { e.taken = taken }()
+	switch u := t.(type) {
+	case *btf.Struct:
+		e.takeNames(u.Members)
+	case *btf.Union:
+		e.takeNames(u.Members)
+	case *btf.Typedef:
+		e.takeNames([]btf.Member{{Type: u.Type}})
+	}
 
 	// Dependencies are emitted into e.b by decl while the body is built
 	// in its own buffer, so they come first.
@@ -356,21 +445,24 @@ func (e *emitter) emitNamed(t btf.Type) error {
 		if err != nil {
 			return err
 		}
-		kind, name, ref = "struct", t.Name, "struct "+t.Name
-		def = "struct " + t.Name + strings.TrimPrefix(body, "struct") + ";\n"
+		kind, name = "struct", cTag(t.Name)
+		ref = "struct " + name
+		def = ref + strings.TrimPrefix(body, "struct") + ";\n"
 	case *btf.Union:
 		body, err := e.body("union", t.Members, t.Size, "union "+t.Name, "")
 		if err != nil {
 			return err
 		}
-		kind, name, ref = "union", t.Name, "union "+t.Name
-		def = "union " + t.Name + strings.TrimPrefix(body, "union") + ";\n"
+		kind, name = "union", cTag(t.Name)
+		ref = "union " + name
+		def = ref + strings.TrimPrefix(body, "union") + ";\n"
 	case *btf.Typedef:
-		d, err := e.decl(t.Type, t.Name, t.Name, "")
+		d, err := e.decl(t.Type, cOrdinary(t.Name), t.Name, "")
 		if err != nil {
 			return err
 		}
-		kind, name, ref = "typedef", t.Name, t.Name
+		kind, name = "typedef", cOrdinary(t.Name)
+		ref = name
 		def = "typedef " + d + ";\n"
 	case *btf.Enum:
 		return e.emitEnum(t)
@@ -407,11 +499,14 @@ func (e *emitter) asserts(ref string, t btf.Type, size int) {
 		}
 		for _, m := range ms {
 			off := base + int(m.Offset/8)
+			if m.BitfieldSize != 0 {
+				continue // within a __bfN byte array: offsetof cannot name it
+			}
 			if m.Name == "" {
 				walk(m.Type, prefix, off)
 				continue
 			}
-			field := prefix + m.Name
+			field := prefix + cMember(m.Name)
 			fmt.Fprintf(&e.b, "_Static_assert(__builtin_offsetof(%s, %s) == %d, %q);\n", ref, field, off, msg)
 			// Named composite members carry their own asserts.
 			if st, ok := resolve(m.Type).(*btf.Struct); ok && st.Name == "" {

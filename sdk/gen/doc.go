@@ -6,7 +6,15 @@
 //     object and drives it through sdk/c/libbpf-wasm.h;
 //   - [WriteHeader] writes foo.wasm.h, C definitions of BTF types laid out
 //     for wasm32, where long and pointers are 4 bytes while the kernel's
-//     are 8, with _Static_assert on every size and field offset.
+//     are 8, with _Static_assert on every size and field offset; a run of
+//     bitfields is its bytes (__bfN, the bits in a comment), and a tag,
+//     typedef, member or enumerator that wasi-libc's headers also define
+//     (struct stat, struct iovec, st_atime) is renamed kernel_NAME or
+//     left out, so that the header compiles beside them;
+//   - [WriteGo] writes the same types in Go, for sdk/go/wasmbpf.
+//
+// Both compile for every shape a record takes and for every type of the
+// kernel's BTF (compile_test.go).
 //
 // BTF and the object's maps and programs are read with
 // github.com/cilium/ebpf: pure Go, so the generator needs no cgo and

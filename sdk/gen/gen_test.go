@@ -72,18 +72,30 @@ func TestLayout(t *testing.T) {
 			want: []string{"enum kind {", "K_A = 1ULL", "uint32_t k /* enum kind */;"},
 		},
 		{
-			name: "bitfield is refused by name",
-			typ: &btf.Struct{Name: "bf", Size: 4, Members: []btf.Member{
+			name: "bitfields are their bytes",
+			typ: &btf.Struct{Name: "bf", Size: 8, Members: []btf.Member{
 				{Name: "flag", Type: u32, Offset: 3, BitfieldSize: 1},
+				{Name: "kind", Type: u32, Offset: 4, BitfieldSize: 12},
+				{Name: "x", Type: u32, Offset: 32},
 			}},
-			wantErr: "struct bf.flag: bitfield",
+			want: []string{"uint8_t __bf0[2] /* bitfields, bits from byte 0: flag: bits 3-3, kind: bits 4-15 */;", "uint8_t __pad0[2];",
+				"uint32_t x;", "offsetof(struct bf, x) == 4"},
 		},
 		{
-			name: "long double is refused by name",
-			typ: &btf.Struct{Name: "ld", Size: 16, Members: []btf.Member{
-				{Name: "x", Type: &btf.Float{Name: "long double", Size: 16}, Offset: 0},
+			name: "enumerators of two enums",
+			typ: &btf.Struct{Name: "two", Size: 8, Members: []btf.Member{
+				{Name: "a", Type: &btf.Enum{Name: "ea", Size: 4, Values: []btf.EnumValue{{Name: "V_ONE", Value: 1}}}, Offset: 0},
+				{Name: "b", Type: &btf.Enum{Name: "eb", Size: 4, Values: []btf.EnumValue{{Name: "V_ONE", Value: 1}, {Name: "V_TWO", Value: 2}}}, Offset: 32},
 			}},
-			wantErr: "struct ld.x: 16-byte float",
+			want: []string{"enum ea {\n\tV_ONE = 1ULL,", "/* V_ONE = 1ULL, also in another enum */", "V_TWO = 2ULL,"},
+		},
+		{
+			name: "long double and __int128 are their bytes",
+			typ: &btf.Struct{Name: "ld", Size: 32, Members: []btf.Member{
+				{Name: "x", Type: &btf.Float{Name: "long double", Size: 16}, Offset: 0},
+				{Name: "y", Type: &btf.Int{Name: "__int128", Size: 16, Encoding: btf.Signed}, Offset: 128},
+			}},
+			want: []string{"uint8_t x[16] /* long double */;", "uint8_t y[16] /* __int128 */;", "sizeof(struct ld) == 32"},
 		},
 		{
 			name: "incomplete type",

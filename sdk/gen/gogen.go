@@ -5,7 +5,6 @@ import (
 	"go/format"
 	"io"
 	"path/filepath"
-	"sort"
 	"strings"
 	"unicode"
 
@@ -18,22 +17,32 @@ const SDKImport = "github.com/wasm-bpf/wasm-bpf/sdk/go/wasmbpf"
 
 // goEmitter writes Go definitions of BTF types with the kernel's byte
 // layout: fixed-width integers, pointers as uint64, char arrays as byte
-// arrays, every gap as a blank padding field, and unions and misaligned
-// members as byte arrays (Go has no unions and no packed structs). The
-// same layout holds on GOARCH=wasm and on 64-bit hosts; compile-time
-// checks on every size and offset make the compiler prove it.
+// arrays, every gap as a blank padding field. What Go cannot lay out as
+// the kernel does becomes bytes, commented: unions (Go has none), runs of
+// bitfields (with accessor methods on named structs), integers and floats
+// of no Go size (__int128, long double), and members Go would align
+// differently (misaligned or in a packed struct, whose size is not a
+// multiple of Go's alignment). A zero-size member at the very end is left
+// out: Go pads after one. The same layout holds on GOARCH=wasm and on
+// 64-bit hosts; compile-time checks on every size and offset make the
+// compiler prove it.
 type goEmitter struct {
 	b       strings.Builder
 	checks  strings.Builder
 	done    map[btf.Type]string // named type -> its Go name
+	aligns  map[string]int      // Go type name -> its Go alignment
 	working map[btf.Type]bool
-	names   map[string]btf.Type // Go names taken
+	names   map[string]any // Go names of the file's scope taken, and by what
 	// sections names the structs WriteGo makes of global sections.
 	sections map[btf.Type]string
+	// What the file uses: unsafe for the decoders and checks, the SDK for
+	// variables, typed maps and bitfield accessors.
+	unsafe, sdk bool
 }
 
 func newGoEmitter() *goEmitter {
-	return &goEmitter{done: map[btf.Type]string{}, working: map[btf.Type]bool{}, names: map[string]btf.Type{}, sections: map[btf.Type]string{}}
+	return &goEmitter{done: map[btf.Type]string{}, aligns: map[string]int{}, working: map[btf.Type]bool{},
+		names: map[string]any{}, sections: map[btf.Type]string{}}
 }
 
 // GoName turns a C identifier into an exported Go one: execve_event gives
@@ -58,190 +67,290 @@ func GoName(c string) string {
 	return s
 }
 
-// goIntType is the Go type of a BTF integer; plain char is byte so that
-// char arrays are byte arrays, and _Bool is uint8 (a Go bool must hold 0
-// or 1, which a kernel byte need not).
-func goIntType(i *btf.Int, path string) (string, error) {
-	if i.Size == 1 && (i.Encoding == btf.Char || i.Name == "char") {
-		return "byte", nil
+// goIntType is the Go type of a BTF integer of 1, 2, 4 or 8 bytes; plain
+// char is byte so that char arrays are byte arrays, and _Bool is uint8 (a
+// Go bool must hold 0 or 1, which a kernel byte need not).
+func goIntType(size uint32, enc btf.IntEncoding, name string) string {
+	if size == 1 && (enc == btf.Char || name == "char") {
+		return "byte"
 	}
-	if i.Encoding == btf.Bool && i.Size == 1 {
-		return "uint8", nil
+	if enc == btf.Bool && size == 1 {
+		return "uint8"
 	}
-	switch i.Size {
-	case 1, 2, 4, 8:
-		if i.Encoding == btf.Signed {
-			return fmt.Sprintf("int%d", i.Size*8), nil
-		}
-		return fmt.Sprintf("uint%d", i.Size*8), nil
+	if enc == btf.Signed {
+		return fmt.Sprintf("int%d", size*8)
 	}
-	return "", &layoutError{path, fmt.Sprintf("%d-byte integer %q has no Go type", i.Size, i.Name)}
+	return fmt.Sprintf("uint%d", size*8)
 }
 
-// goAlign is the alignment, on 64-bit Go ports and wasm alike, of the Go
-// type goType writes for t.
-func goAlign(t btf.Type) int {
-	switch t := resolve(t).(type) {
-	case *btf.Int:
-		return int(t.Size)
-	case *btf.Float:
-		return int(t.Size)
-	case *btf.Enum:
-		return int(t.Size)
-	case *btf.Pointer:
-		return 8
-	case *btf.Array:
-		return goAlign(t.Type)
-	case *btf.Typedef:
-		return goAlign(skipQualifiers(t.Type))
-	case *btf.Struct:
-		a := 1
-		for _, m := range t.Members {
-			if int(m.Offset/8)%goAlign(m.Type) != 0 {
-				continue // written as a byte array
-			}
-			if x := goAlign(m.Type); x > a {
-				a = x
-			}
+// claim reserves a Go name of the file's scope for owner: the first of
+// name and alts that is free (or already owner's), else name with a
+// number.
+func (e *goEmitter) claim(owner any, name string, alts ...string) string {
+	for _, n := range append([]string{name}, alts...) {
+		if o, ok := e.names[n]; !ok || o == owner {
+			e.names[n] = owner
+			return n
 		}
-		return a
 	}
-	return 1 // unions are byte arrays
+	for i := 2; ; i++ {
+		n := fmt.Sprintf("%s%d", name, i)
+		if _, ok := e.names[n]; !ok {
+			e.names[n] = owner
+			return n
+		}
+	}
 }
 
-// goType returns the Go type expression of t, emitting the named types it
-// depends on first.
-func (e *goEmitter) goType(t btf.Type, path string) (string, error) {
+// goType returns the Go type expression of t and its Go alignment,
+// emitting the named types it depends on first.
+func (e *goEmitter) goType(t btf.Type, path string) (string, int, error) {
 	switch t := resolve(t).(type) {
 	case *btf.Int:
-		return goIntType(t, path)
+		if !fixedWidth(t.Size) {
+			return fmt.Sprintf("[%d]byte", t.Size), 1, nil
+		}
+		return goIntType(t.Size, t.Encoding, t.Name), int(t.Size), nil
 	case *btf.Float:
 		switch t.Size {
 		case 4:
-			return "float32", nil
+			return "float32", 4, nil
 		case 8:
-			return "float64", nil
+			return "float64", 8, nil
 		}
-		return "", &layoutError{path, fmt.Sprintf("%d-byte float %q has no Go type", t.Size, t.Name)}
+		return fmt.Sprintf("[%d]byte", t.Size), 1, nil
 	case *btf.Pointer:
-		return "uint64", nil // a kernel address: its bits, not a Go pointer
+		return "uint64", 8, nil // a kernel address: its bits, not a Go pointer
 	case *btf.Enum:
 		if t.Name != "" {
-			return e.emitNamed(t)
+			n, err := e.emitNamed(t)
+			return n, int(t.Size), err
 		}
-		return goIntType(&btf.Int{Size: t.Size, Encoding: signedIf(t.Signed)}, path)
+		return goIntType(t.Size, signedIf(t.Signed), ""), int(t.Size), nil
 	case *btf.Array:
-		inner, err := e.goType(t.Type, path+"[]")
+		inner, a, err := e.goType(t.Type, path+"[]")
 		if err != nil {
-			return "", err
+			return "", 0, err
 		}
-		return fmt.Sprintf("[%d]%s", t.Nelems, inner), nil
+		return fmt.Sprintf("[%d]%s", t.Nelems, inner), a, nil
 	case *btf.Typedef: // of an anonymous composite
-		return e.emitNamed(t)
+		n, err := e.emitNamed(t)
+		return n, e.aligns[n], err
 	case *btf.Struct:
 		if t.Name == "" {
-			return e.structBody(t.Members, t.Size, path)
+			body, a, _, _, err := e.structBody(t.Members, t.Size, path, "")
+			return body, a, err
 		}
-		return e.emitNamed(t)
+		n, err := e.emitNamed(t)
+		return n, e.aligns[n], err
 	case *btf.Union:
 		// Go has no unions: the bytes, which the user reinterprets.
-		return fmt.Sprintf("[%d]byte", t.Size), nil
+		return fmt.Sprintf("[%d]byte", t.Size), 1, nil
 	case *btf.Fwd:
-		return "", &layoutError{path, fmt.Sprintf("incomplete type %s %s (only declared in the object's BTF)", t.Kind, t.Name)}
+		return "", 0, &layoutError{path, fmt.Sprintf("incomplete type %s %s (only declared in the object's BTF)", t.Kind, t.Name)}
 	case *btf.FuncProto, *btf.Func:
-		return "", &layoutError{path, "function type (only a pointer to one can be a field)"}
+		return "", 0, &layoutError{path, "function type (only a pointer to one can be a field)"}
 	case *btf.Void:
-		return "", &layoutError{path, "void"}
+		return "", 0, &layoutError{path, "void"}
 	default:
-		return "", &layoutError{path, fmt.Sprintf("unsupported BTF type %v", t)}
+		return "", 0, &layoutError{path, fmt.Sprintf("unsupported BTF type %v", t)}
 	}
 }
 
+// goField is a field of a struct as written, for the offset checks.
+type goField struct {
+	name string
+	off  int
+}
+
+// maxAlign is the largest alignment Go may give a struct of size bytes:
+// Go pads a struct to a multiple of its alignment, so a member that needs
+// more (in a packed struct) must be bytes.
+func maxAlign(size uint32) int {
+	a := 8
+	for size != 0 && size%uint32(a) != 0 {
+		a /= 2
+	}
+	return a
+}
+
 // structBody returns "struct { ... }" with the members at the kernel's
-// offsets.
-func (e *goEmitter) structBody(members []btf.Member, size uint32, path string) (string, error) {
-	ms := append([]btf.Member(nil), members...)
-	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Offset < ms[j].Offset })
-	var b strings.Builder
-	b.WriteString("struct {\n")
-	cur, maxAlign := 0, 1
-	used := map[string]int{}
-	for i, m := range ms {
+// offsets, its Go alignment, its fields, and for a named struct (named
+// is its Go name) the accessor methods of its bitfields.
+func (e *goEmitter) structBody(members []btf.Member, size uint32, path, named string) (body string, align int, fields []goField, methods string, err error) {
+	ms, err := layoutMembers(members, path)
+	if err != nil {
+		return "", 0, nil, "", err
+	}
+	type line struct {
+		name, typ, comment string
+		off, size, align   int
+	}
+	var lines []line
+	var acc strings.Builder
+	used := map[string]bool{}
+	unique := func(n string) string {
+		base := n
+		for i := 2; used[n]; i++ {
+			n = fmt.Sprintf("%s%d", base, i)
+		}
+		used[n] = true
+		return n
+	}
+	limit := maxAlign(size)
+	cur, runs := 0, 0
+	for i, lm := range ms {
+		m := lm.m
 		mpath := path + "." + m.Name
 		if m.Name == "" {
 			mpath = path + ".(anonymous)"
 		}
-		if m.BitfieldSize != 0 {
-			return "", &layoutError{mpath, fmt.Sprintf("bitfield of %d bits at bit %d: use a whole integer", m.BitfieldSize, m.Offset)}
+		var l line
+		if r := lm.bits; r != nil {
+			l = line{name: unique(fmt.Sprintf("Bitfields%d", runs)), typ: fmt.Sprintf("[%d]byte", r.size),
+				comment: "bitfields " + r.describe(), off: r.off, size: r.size, align: 1}
+			runs++
+			if named != "" {
+				if err := e.bitfieldMethods(&acc, named, l.name, r, used); err != nil {
+					return "", 0, nil, "", err
+				}
+			}
+		} else {
+			off := int(m.Offset / 8)
+			msize, err := btf.Sizeof(m.Type)
+			if err != nil {
+				return "", 0, nil, "", &layoutError{mpath, fmt.Sprintf("no size: %v", err)}
+			}
+			typ, a, err := e.goType(m.Type, mpath)
+			if err != nil {
+				return "", 0, nil, "", err
+			}
+			name := GoName(m.Name)
+			if m.Name == "" {
+				name = fmt.Sprintf("Anon%d", i)
+			}
+			l = line{name: unique(name), typ: typ, off: off, size: msize}
+			switch {
+			case off%a != 0:
+				// Go would pad before it: the bytes, read with encoding/binary.
+				l.typ, l.comment, a = fmt.Sprintf("[%d]byte", msize), typ+", misaligned", 1
+			case a > limit:
+				l.typ, l.comment, a = fmt.Sprintf("[%d]byte", msize), typ+", in a packed struct", 1
+			}
+			switch resolve(m.Type).(type) {
+			case *btf.Pointer:
+				l.comment = "pointer"
+			case *btf.Union:
+				l.comment = "union"
+			}
+			l.align = a
 		}
-		if m.Offset%8 != 0 {
-			return "", &layoutError{mpath, fmt.Sprintf("member at bit offset %d is not byte-aligned", m.Offset)}
+		if l.off < cur {
+			return "", 0, nil, "", &layoutError{mpath, fmt.Sprintf("overlaps the previous member (offset %d < %d)", l.off, cur)}
 		}
-		off := int(m.Offset / 8)
-		msize, err := btf.Sizeof(m.Type)
-		if err != nil {
-			return "", &layoutError{mpath, fmt.Sprintf("no size: %v", err)}
-		}
-		if off < cur {
-			return "", &layoutError{mpath, fmt.Sprintf("overlaps the previous member (offset %d < %d)", off, cur)}
-		}
-		if off > cur {
-			fmt.Fprintf(&b, "\t_ [%d]byte\n", off-cur)
-		}
-		name := GoName(m.Name)
-		if m.Name == "" {
-			name = fmt.Sprintf("Anon%d", i)
-		}
-		if n := used[name]; n > 0 {
-			name = fmt.Sprintf("%s%d", name, n)
-		}
-		used[name]++
-		typ, err := e.goType(m.Type, mpath)
-		if err != nil {
-			return "", err
-		}
-		comment := ""
-		if a := goAlign(m.Type); off%a != 0 {
-			// Go would pad before it: the bytes, read with encoding/binary.
-			comment = " // " + typ + ", misaligned"
-			typ = fmt.Sprintf("[%d]byte", msize)
-		} else if a > maxAlign {
-			maxAlign = a
-		}
-		if _, ok := resolve(m.Type).(*btf.Pointer); ok {
-			comment = " // pointer"
-		}
-		if _, ok := resolve(m.Type).(*btf.Union); ok {
-			comment = " // union"
-		}
-		fmt.Fprintf(&b, "\t%s %s%s\n", name, typ, comment)
-		cur = off + msize
+		lines = append(lines, l)
+		cur = l.off + l.size
 	}
 	if cur > int(size) {
-		return "", &layoutError{path, fmt.Sprintf("members end at byte %d, beyond the type's size %d", cur, size)}
+		return "", 0, nil, "", &layoutError{path, fmt.Sprintf("members end at byte %d, beyond the type's size %d", cur, size)}
 	}
-	if cur < int(size) {
-		fmt.Fprintf(&b, "\t_ [%d]byte\n", int(size)-cur)
+	var b strings.Builder
+	b.WriteString("struct {\n")
+	// Go pads after a zero-size last field (so that its address stays
+	// inside the struct): leave such fields out.
+	var dropped []string
+	for cur == int(size) && len(lines) > 0 && lines[len(lines)-1].size == 0 {
+		l := lines[len(lines)-1]
+		if strings.Contains(l.typ, "\n") {
+			dropped = append(dropped, l.name)
+		} else {
+			dropped = append(dropped, l.name+" "+l.typ)
+		}
+		lines = lines[:len(lines)-1]
 	}
-	if int(size)%maxAlign != 0 {
-		return "", &layoutError{path, fmt.Sprintf("size %d is not a multiple of its alignment %d (a packed type): Go would pad it", size, maxAlign)}
+	at := 0
+	align = 1
+	for _, l := range lines {
+		align = max(align, l.align)
+		if l.off > at {
+			fmt.Fprintf(&b, "\t_ [%d]byte\n", l.off-at)
+		}
+		comment := ""
+		if l.comment != "" {
+			comment = " // " + l.comment
+		}
+		fmt.Fprintf(&b, "\t%s %s%s\n", l.name, l.typ, comment)
+		fields = append(fields, goField{l.name, l.off})
+		at = l.off + l.size
+	}
+	if at < int(size) {
+		fmt.Fprintf(&b, "\t_ [%d]byte\n", int(size)-at)
+	}
+	for _, d := range dropped {
+		fmt.Fprintf(&b, "\t// %s: zero-size, at the end (the bytes after the struct)\n", d)
 	}
 	b.WriteString("}")
-	return b.String(), nil
+	return b.String(), align, fields, acc.String(), nil
 }
 
-// claim reserves a Go name for t.
-func (e *goEmitter) claim(name string, t btf.Type) (string, error) {
-	if other, ok := e.names[name]; ok && other != t {
-		return "", fmt.Errorf("types %v and %v both become Go type %s", other, t, name)
+// bitfieldMethods writes a getter and a setter per named bitfield of run
+// r, stored in field of struct typ; a name that some field already has
+// gets none.
+func (e *goEmitter) bitfieldMethods(w *strings.Builder, typ, field string, r *bitRun, used map[string]bool) error {
+	for _, f := range r.fields {
+		if f.Name == "" {
+			continue
+		}
+		get, set := GoName(f.Name), "Set"+GoName(f.Name)
+		if used[get] || used[set] {
+			fmt.Fprintf(w, "// Bitfield %s of %s has no accessors: a field has their name.\n\n", f.Name, typ)
+			continue
+		}
+		used[get], used[set] = true, true
+		gt, _, err := e.goType(f.Type, typ+"."+f.Name)
+		if err != nil {
+			return err
+		}
+		signed := false
+		switch t := resolve(f.Type).(type) {
+		case *btf.Int:
+			signed = t.Encoding == btf.Signed
+		case *btf.Enum:
+			signed = t.Signed
+		}
+		read := "Bitfield"
+		if signed {
+			read = "SignedBitfield"
+		}
+		bit := int(f.Offset) - r.off*8
+		e.sdk = true
+		fmt.Fprintf(w, "// %s is bitfield %s (%d bits).\nfunc (v *%s) %s() %s {\n\treturn %s(wasmbpf.%s(v.%s[:], %d, %d))\n}\n\n",
+			get, f.Name, f.BitfieldSize, typ, get, gt, gt, read, field, bit, f.BitfieldSize)
+		fmt.Fprintf(w, "// %s sets bitfield %s to the low %d bits of x.\nfunc (v *%s) %s(x %s) {\n\twasmbpf.SetBitfield(v.%s[:], %d, %d, uint64(x))\n}\n\n",
+			set, f.Name, f.BitfieldSize, typ, set, gt, field, bit, f.BitfieldSize)
 	}
-	e.names[name] = t
-	return name, nil
+	return nil
 }
 
-// emitNamed writes the definition of a named struct, enum or typedef (and
-// first, those it contains) with its size and offset checks, and returns
-// its Go name.
+// typeName claims the Go name of a named BTF type: GoName of its C name,
+// or with its kind appended when another type took that.
+func (e *goEmitter) typeName(t btf.Type) string {
+	base := GoName(t.TypeName())
+	kind := "Struct"
+	switch t.(type) {
+	case *btf.Union:
+		kind = "Union"
+	case *btf.Enum:
+		kind = "Enum"
+	case *btf.Typedef:
+		kind = "T"
+	}
+	return e.claim(t, base, base+kind)
+}
+
+// emitNamed writes the definition of a named struct, enum, union or
+// typedef (and first, those it contains) with its size and offset checks,
+// and returns its Go name.
 func (e *goEmitter) emitNamed(t btf.Type) (string, error) {
 	if n, ok := e.done[t]; ok {
 		return n, nil
@@ -252,50 +361,45 @@ func (e *goEmitter) emitNamed(t btf.Type) (string, error) {
 	e.working[t] = true
 	defer delete(e.working, t)
 
-	name, err := e.claim(GoName(t.TypeName()), t)
-	if err != nil {
-		return "", err
-	}
+	name := e.typeName(t)
 	switch u := t.(type) {
 	case *btf.Enum:
-		base, err := goIntType(&btf.Int{Size: u.Size, Encoding: signedIf(u.Signed)}, u.Name)
-		if err != nil {
-			return "", err
+		base := goIntType(u.Size, signedIf(u.Signed), "")
+		if !fixedWidth(u.Size) {
+			return "", &layoutError{u.Name, fmt.Sprintf("%d-byte enum", u.Size)}
 		}
-		e.done[t] = name
+		e.done[t], e.aligns[name] = name, int(u.Size)
 		fmt.Fprintf(&e.b, "// %s is enum %s.\ntype %s %s\n\n", name, u.Name, name, base)
 		if len(u.Values) > 0 {
 			e.b.WriteString("const (\n")
-			for _, v := range u.Values {
+			for i := range u.Values {
+				v := &u.Values[i]
+				c := e.claim(v, GoName(v.Name), name+GoName(v.Name))
 				if u.Signed {
-					fmt.Fprintf(&e.b, "\t%s %s = %d\n", GoName(v.Name), name, int64(v.Value))
+					fmt.Fprintf(&e.b, "\t%s %s = %d\n", c, name, int64(v.Value))
 				} else {
-					fmt.Fprintf(&e.b, "\t%s %s = %d\n", GoName(v.Name), name, v.Value)
+					fmt.Fprintf(&e.b, "\t%s %s = %d\n", c, name, v.Value)
 				}
 			}
 			e.b.WriteString(")\n\n")
 		}
 		return name, nil
 	case *btf.Struct:
-		body, err := e.structBody(u.Members, u.Size, "struct "+u.Name)
-		if err != nil {
-			return "", err
-		}
-		e.done[t] = name
 		cname := "struct " + u.Name
 		if sec, ok := e.sections[t]; ok {
 			cname = "section " + sec
 		}
-		fmt.Fprintf(&e.b, "// %s is %s, laid out as the kernel lays it out.\ntype %s %s\n\n", name, cname, name, body)
-		e.decoder(name, cname, int(u.Size))
-		e.offsetChecks(name, u.Members, "")
-		return name, nil
+		return name, e.emitStruct(t, name, cname, u.Members, u.Size)
 	case *btf.Union:
-		e.done[t] = name
+		e.done[t], e.aligns[name] = name, 1
 		fmt.Fprintf(&e.b, "// %s is union %s: its bytes (Go has no unions).\ntype %s [%d]byte\n\n", name, u.Name, name, u.Size)
+		e.sizeCheck(name, int(u.Size))
 		return name, nil
 	case *btf.Typedef:
-		typ, err := e.goType(u.Type, u.Name)
+		if st, ok := resolve(skipQualifiers(u.Type)).(*btf.Struct); ok && st.Name == "" {
+			return name, e.emitStruct(t, name, u.Name, st.Members, st.Size)
+		}
+		typ, a, err := e.goType(u.Type, u.Name)
 		if err != nil {
 			return "", err
 		}
@@ -303,50 +407,77 @@ func (e *goEmitter) emitNamed(t btf.Type) (string, error) {
 		if err != nil {
 			return "", &layoutError{u.Name, fmt.Sprintf("no size: %v", err)}
 		}
-		e.done[t] = name
+		e.done[t], e.aligns[name] = name, a
 		fmt.Fprintf(&e.b, "// %s is typedef %s.\ntype %s %s\n\n", name, u.Name, name, typ)
-		if st, ok := resolve(skipQualifiers(u.Type)).(*btf.Struct); ok && st.Name == "" {
-			e.decoder(name, u.Name, size)
-			e.offsetChecks(name, st.Members, "")
-		} else {
-			fmt.Fprintf(&e.checks, "\t_ = [1]struct{}{}[unsafe.Sizeof(*new(%s))-%d]\n", name, size)
-		}
+		e.sizeCheck(name, size)
 		return name, nil
 	}
 	return "", fmt.Errorf("%v: not a named struct, union, enum or typedef", t)
 }
 
-// decoder writes the size constant, the size check and DecodeT of a
-// struct type.
-func (e *goEmitter) decoder(name, cname string, size int) {
-	fmt.Fprintf(&e.b, "// Sizeof%s is the size of %s in the kernel.\nconst Sizeof%s = %d\n\n", name, cname, name, size)
-	fmt.Fprintf(&e.b, `// Decode%[1]s copies a record into a value of type %[1]s. A record shorter than
-// Sizeof%[1]s leaves the rest zero; nothing is allocated.
-func Decode%[1]s(rec []byte) (v %[1]s) {
-	copy(unsafe.Slice((*byte)(unsafe.Pointer(&v)), Sizeof%[1]s), rec)
+// emitStruct writes struct type name (cname in C) with its size constant,
+// decoder, bitfield accessors and checks.
+func (e *goEmitter) emitStruct(t btf.Type, name, cname string, members []btf.Member, size uint32) error {
+	body, align, fields, methods, err := e.structBody(members, size, cname, name)
+	if err != nil {
+		return err
+	}
+	e.done[t], e.aligns[name] = name, align
+	fmt.Fprintf(&e.b, "// %s is %s, laid out as the kernel lays it out.\ntype %s %s\n\n", name, cname, name, body)
+	e.b.WriteString(methods)
+	sizeof, decode := e.claim(t, "Sizeof"+name), e.claim(t, "Decode"+name)
+	fmt.Fprintf(&e.b, "// %s is the size of %s in the kernel.\nconst %s = %d\n\n", sizeof, cname, sizeof, size)
+	fmt.Fprintf(&e.b, `// %[1]s copies a record into a value of type %[2]s. A record shorter than
+// %[3]s leaves the rest zero; nothing is allocated.
+func %[1]s(rec []byte) (v %[2]s) {
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&v)), %[3]s), rec)
 	return v
 }
 
-`, name)
-	fmt.Fprintf(&e.checks, "\t_ = [1]struct{}{}[unsafe.Sizeof(%s{})-Sizeof%s]\n", name, name)
+`, decode, name, sizeof)
+	e.unsafe = true
+	fmt.Fprintf(&e.checks, "\t_ = [1]struct{}{}[unsafe.Sizeof(%s{})-%s]\n", name, sizeof)
+	for _, f := range fields {
+		fmt.Fprintf(&e.checks, "\t_ = [1]struct{}{}[unsafe.Offsetof(%s{}.%s)-%d]\n", name, f.name, f.off)
+	}
+	return nil
 }
 
-// offsetChecks writes a compile-time check of each named member's offset.
-func (e *goEmitter) offsetChecks(name string, members []btf.Member, _ string) {
-	used := map[string]int{}
-	ms := append([]btf.Member(nil), members...)
-	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Offset < ms[j].Offset })
-	for i, m := range ms {
-		f := GoName(m.Name)
-		if m.Name == "" {
-			f = fmt.Sprintf("Anon%d", i)
-		}
-		if n := used[f]; n > 0 {
-			f = fmt.Sprintf("%s%d", f, n)
-		}
-		used[f]++
-		fmt.Fprintf(&e.checks, "\t_ = [1]struct{}{}[unsafe.Offsetof(%s{}.%s)-%d]\n", name, f, m.Offset/8)
+func (e *goEmitter) sizeCheck(name string, size int) {
+	e.unsafe = true
+	fmt.Fprintf(&e.checks, "\t_ = [1]struct{}{}[unsafe.Sizeof(*new(%s))-%d]\n", name, size)
+}
+
+// source writes the file: the package, the imports it uses, the types,
+// then rest, then the checks.
+func (e *goEmitter) source(w io.Writer, from, pkg, rest string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "// Code generated by wasm-bpf gen go from %s; DO NOT EDIT.\n\n", from)
+	fmt.Fprintf(&b, "package %s\n\n", pkg)
+	// Only what the file uses: an unused import does not compile.
+	var imports []string
+	if e.unsafe {
+		imports = append(imports, `"unsafe"`)
 	}
+	if e.sdk {
+		imports = append(imports, fmt.Sprintf("%q", SDKImport))
+	}
+	if len(imports) > 0 {
+		fmt.Fprintf(&b, "import (\n\t%s\n)\n\n", strings.Join(imports, "\n\n\t"))
+	}
+	b.WriteString(e.b.String())
+	b.WriteString(rest)
+	if e.checks.Len() > 0 {
+		b.WriteString("// The Go layouts are the kernel's: each index is out of range, and the\n// file does not compile, if a size or offset differs.\nfunc _() {\n")
+		b.WriteString(e.checks.String())
+		b.WriteString("}\n")
+	}
+	src, err := format.Source([]byte(b.String()))
+	if err != nil {
+		return fmt.Errorf("generated Go does not parse (a bug of gen go): %w", err)
+	}
+	_, err = w.Write(src)
+	return err
 }
 
 // WriteGo writes a Go file of package pkg for obj: types with the
@@ -359,24 +490,22 @@ func (e *goEmitter) offsetChecks(name string, members []btf.Member, _ string) {
 // the programs that need no target. source names the object in the
 // file's comment.
 func WriteGo(w io.Writer, obj *Object, source, pkg string, names []string) error {
-	var types []btf.Type
-	if len(names) == 0 {
-		types = obj.defaultTypes()
+	types, err := obj.types(source, names)
+	if err != nil {
+		return err
 	}
-	for _, n := range names {
-		t, err := obj.findType(n)
-		if err != nil {
-			return fmt.Errorf("%s: %w", source, err)
-		}
-		types = append(types, t)
-	}
+	return writeGo(w, obj, source, pkg, types)
+}
+
+// writeGo is WriteGo for the given types.
+func writeGo(w io.Writer, obj *Object, source, pkg string, types []btf.Type) error {
 	e := newGoEmitter()
 	for _, t := range types {
 		if _, err := e.emitNamed(t); err != nil {
 			return fmt.Errorf("%s: %w", source, err)
 		}
 	}
-	var vars, globals strings.Builder
+	var vars, rest strings.Builder
 	for _, g := range obj.Globals {
 		st := &btf.Struct{Name: g.Field, Size: uint32(g.Size)}
 		e.sections[st] = g.Section
@@ -389,14 +518,11 @@ func WriteGo(w io.Writer, obj *Object, source, pkg string, names []string) error
 			if g.Offset < 0 {
 				continue // .bss has no bytes in the file: set it through its map
 			}
-			typ, err := e.goType(vr.Type, g.Section+"."+vr.Name)
+			typ, _, err := e.goType(vr.Type, g.Section+"."+vr.Name)
 			if err != nil {
 				return fmt.Errorf("%s: %w", source, err)
 			}
-			vname, err := e.claim(GoName(vr.Name), vr)
-			if err != nil {
-				return fmt.Errorf("%s: %w", source, err)
-			}
+			vname := e.claim(vr, GoName(vr.Name), GoName(vr.Name)+"Var")
 			fmt.Fprintf(&vars, "\t// %s is %s %s; Load(obj, %s.Set(x)) sets it.\n", vname, g.Section, vr.Name, vname)
 			fmt.Fprintf(&vars, "\t%s = wasmbpf.Var[%s]{Name: %q, Section: %q, Offset: %d, ObjectSize: %d}\n", vname, typ, vr.Name, g.Section, g.Offset+int(v.Offset), len(obj.Raw))
 		}
@@ -404,90 +530,58 @@ func WriteGo(w io.Writer, obj *Object, source, pkg string, names []string) error
 		if err != nil {
 			return fmt.Errorf("%s: %w", source, err)
 		}
-		fn, err := e.claim("Open"+sname, st)
-		if err != nil {
-			return fmt.Errorf("%s: %w", source, err)
-		}
+		fn := e.claim(g.Section, "Open"+sname, "Open"+sname+"Map")
 		// A global section is an array map of one element, key 0.
-		fmt.Fprintf(&globals, "// %s returns the map of section %s of obj: key 0 holds the %s variables.\n", fn, g.Section, g.Section)
-		fmt.Fprintf(&globals, "func %s(obj *wasmbpf.Object) (*wasmbpf.TypedMap[uint32, %s], error) {\n", fn, sname)
-		fmt.Fprintf(&globals, "\tm, err := obj.Map(%q)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\treturn wasmbpf.MapOf[uint32, %s](m), nil\n}\n\n", g.Section, sname)
+		fmt.Fprintf(&rest, "// %s returns the map of section %s of obj: key 0 holds the %s variables.\n", fn, g.Section, g.Section)
+		fmt.Fprintf(&rest, "func %s(obj *wasmbpf.Object) (*wasmbpf.TypedMap[uint32, %s], error) {\n", fn, sname)
+		fmt.Fprintf(&rest, "\tm, err := obj.Map(%q)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\treturn wasmbpf.MapOf[uint32, %s](m), nil\n}\n\n", g.Section, sname)
 	}
-	var maps strings.Builder
-	maps.WriteString(globals.String())
+	if vars.Len() > 0 {
+		rest.WriteString("// The object's .rodata and .data variables, at their offsets in its file.\nvar (\n")
+		rest.WriteString(vars.String())
+		rest.WriteString(")\n\n")
+	}
 	for _, m := range obj.Maps {
 		if m.Key == nil || m.Value == nil || m.Type == ebpf.RingBuf || m.Type == ebpf.PerfEventArray {
 			continue
-		}
-		kt, err := e.goType(m.Key, "map "+m.Name+" key")
-		if err != nil {
-			return fmt.Errorf("%s: %w", source, err)
-		}
-		vt, err := e.goType(m.Value, "map "+m.Name+" value")
-		if err != nil {
-			return fmt.Errorf("%s: %w", source, err)
 		}
 		switch m.Type {
 		case ebpf.PerCPUHash, ebpf.PerCPUArray, ebpf.LRUCPUHash, ebpf.PerCPUCGroupStorage:
 			continue // values are per possible CPU: the user picks [N]V
 		}
-		fn, err := e.claim("Open"+GoName(m.Name), m.Key)
+		kt, _, err := e.goType(m.Key, "map "+m.Name+" key")
 		if err != nil {
 			return fmt.Errorf("%s: %w", source, err)
 		}
-		fmt.Fprintf(&maps, "// %s returns map %s of obj, with its BTF key and value types.\n", fn, m.Name)
-		fmt.Fprintf(&maps, "func %s(obj *wasmbpf.Object) (*wasmbpf.TypedMap[%s, %s], error) {\n", fn, kt, vt)
-		fmt.Fprintf(&maps, "\tm, err := obj.Map(%q)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\treturn wasmbpf.MapOf[%s, %s](m), nil\n}\n\n", m.Name, kt, vt)
+		vt, _, err := e.goType(m.Value, "map "+m.Name+" value")
+		if err != nil {
+			return fmt.Errorf("%s: %w", source, err)
+		}
+		fn := e.claim(m, "Open"+GoName(m.Name), "Open"+GoName(m.Name)+"Map")
+		fmt.Fprintf(&rest, "// %s returns map %s of obj, with its BTF key and value types.\n", fn, m.Name)
+		fmt.Fprintf(&rest, "func %s(obj *wasmbpf.Object) (*wasmbpf.TypedMap[%s, %s], error) {\n", fn, kt, vt)
+		fmt.Fprintf(&rest, "\tm, err := obj.Map(%q)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\treturn wasmbpf.MapOf[%s, %s](m), nil\n}\n\n", m.Name, kt, vt)
 	}
 
 	// AttachPrograms: what a skeleton's attach does.
 	var auto []string
 	for _, p := range obj.Programs {
 		if !needsTarget(p.Section) {
-			auto = append(auto, p.Name)
+			auto = append(auto, fmt.Sprintf("%q", p.Name))
 		}
 	}
 	if len(auto) > 0 {
-		fn, err := e.claim("AttachPrograms", &btf.Void{})
-		if err != nil {
-			return fmt.Errorf("%s: %w", source, err)
-		}
-		fmt.Fprintf(&maps, "// %s attaches every program of obj whose section says where: %s.\n", fn, strings.Join(auto, ", "))
-		b := "// Socket, XDP, cgroup and sockops programs need a target: use obj.Attach.\n"
-		maps.WriteString(b)
-		fmt.Fprintf(&maps, "func %s(obj *wasmbpf.Object) error {\n\tfor _, prog := range []string{", fn)
-		for i, n := range auto {
-			if i > 0 {
-				maps.WriteString(", ")
-			}
-			fmt.Fprintf(&maps, "%q", n)
-		}
-		maps.WriteString("} {\n\t\tif err := obj.Attach(prog, \"\"); err != nil {\n\t\t\treturn err\n\t\t}\n\t}\n\treturn nil\n}\n\n")
+		fn := e.claim("AttachPrograms", "AttachPrograms", "AttachAllPrograms")
+		fmt.Fprintf(&rest, "// %s attaches every program of obj whose section says where: %s.\n", fn, strings.Join(auto, ", "))
+		rest.WriteString("// Socket, XDP, cgroup and sockops programs need a target: use obj.Attach.\n")
+		fmt.Fprintf(&rest, "func %s(obj *wasmbpf.Object) error {\n\tfor _, prog := range []string{%s} {\n", fn, strings.Join(auto, ", "))
+		rest.WriteString("\t\tif err := obj.Attach(prog, \"\"); err != nil {\n\t\t\treturn err\n\t\t}\n\t}\n\treturn nil\n}\n\n")
 	}
-
-	var b strings.Builder
-	fmt.Fprintf(&b, "// Code generated by wasm-bpf gen go from %s; DO NOT EDIT.\n\n", filepath.Base(source))
-	fmt.Fprintf(&b, "package %s\n\n", pkg)
-	useSDK := vars.Len() > 0 || maps.Len() > 0
-	b.WriteString("import (\n\t\"unsafe\"\n")
-	if useSDK {
-		fmt.Fprintf(&b, "\n\t%q\n", SDKImport)
+	if rest.Len() > 0 {
+		e.sdk = true
 	}
-	b.WriteString(")\n\n")
-	b.WriteString(e.b.String())
-	if vars.Len() > 0 {
-		b.WriteString("// The object's .rodata and .data variables, at their offsets in its file.\nvar (\n")
-		b.WriteString(vars.String())
-		b.WriteString(")\n\n")
+	if err := e.source(w, filepath.Base(source), pkg, rest.String()); err != nil {
+		return fmt.Errorf("%s: %w", source, err)
 	}
-	b.WriteString(maps.String())
-	b.WriteString("// The Go layouts are the kernel's: each index is out of range, and the\n// file does not compile, if a size or offset differs.\nfunc _() {\n")
-	b.WriteString(e.checks.String())
-	b.WriteString("}\n")
-	src, err := format.Source([]byte(b.String()))
-	if err != nil {
-		return fmt.Errorf("%s: generated Go does not parse (a bug of gen go): %w", source, err)
-	}
-	_, err = w.Write(src)
-	return err
+	return nil
 }

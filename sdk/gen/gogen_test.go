@@ -67,11 +67,17 @@ func TestGoLayout(t *testing.T) {
 			want: []string{"type State uint32", "StRun  State = 0", "StStop State = 2", "St State"},
 		},
 		{
-			name: "bitfield",
-			typ: &btf.Struct{Name: "bf", Size: 4, Members: []btf.Member{
+			name: "bitfields",
+			typ: &btf.Struct{Name: "bf", Size: 8, Members: []btf.Member{
 				{Name: "f", Type: u32, Offset: 0, BitfieldSize: 3},
+				{Name: "g", Type: s32, Offset: 3, BitfieldSize: 9},
+				{Name: "x", Type: u32, Offset: 32},
 			}},
-			wantErr: "struct bf.f: bitfield",
+			want: []string{"Bitfields0 [2]byte // bitfields f: bits 0-2, g: bits 3-11", "_ [2]byte", "X uint32",
+				"func (v *Bf) F() uint32 { return uint32(wasmbpf.Bitfield(v.Bitfields0[:], 0, 3)) }",
+				"func (v *Bf) G() int32 { return int32(wasmbpf.SignedBitfield(v.Bitfields0[:], 3, 9)) }",
+				"func (v *Bf) SetG(x int32) { wasmbpf.SetBitfield(v.Bitfields0[:], 3, 9, uint64(x)) }",
+				"unsafe.Offsetof(Bf{}.X)-4]"},
 		},
 		{
 			name: "packed",
@@ -79,7 +85,31 @@ func TestGoLayout(t *testing.T) {
 				{Name: "a", Type: u64, Offset: 0},
 				{Name: "b", Type: u32, Offset: 64},
 			}},
-			wantErr: "struct pk: size 12 is not a multiple of its alignment 8",
+			want: []string{"A [8]byte // uint64, in a packed struct", "B uint32", "const SizeofPk = 12"},
+		},
+		{
+			name: "flexible array at the end",
+			typ: &btf.Struct{Name: "flex", Size: 4, Members: []btf.Member{
+				{Name: "len", Type: u32, Offset: 0},
+				{Name: "data", Type: &btf.Array{Type: u32, Nelems: 0, Index: u32}, Offset: 32},
+			}},
+			want: []string{"Len uint32", "// Data [0]uint32: zero-size, at the end"},
+		},
+		{
+			name: "names Go would give twice",
+			typ: &btf.Struct{Name: "dup", Size: 8, Members: []btf.Member{
+				{Name: "foo_bar", Type: u32, Offset: 0},
+				{Name: "fooBar", Type: u32, Offset: 32},
+			}},
+			want: []string{"FooBar  uint32", "FooBar2 uint32", "unsafe.Offsetof(Dup{}.FooBar2)-4]"},
+		},
+		{
+			name: "__int128 and long double",
+			typ: &btf.Struct{Name: "wide", Size: 32, Members: []btf.Member{
+				{Name: "i", Type: &btf.Int{Name: "__int128", Size: 16, Encoding: btf.Signed}, Offset: 0},
+				{Name: "f", Type: &btf.Float{Name: "long double", Size: 16}, Offset: 128},
+			}},
+			want: []string{"I [16]byte", "F [16]byte"},
 		},
 	}
 	for _, tt := range tests {

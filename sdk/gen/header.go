@@ -14,20 +14,18 @@ import (
 // is named, of those its maps use as keys and values and those its global
 // variables point to. source names the object in the header's comment.
 func WriteHeader(w io.Writer, obj *Object, source string, names []string) error {
-	var types []btf.Type
-	if len(names) == 0 {
-		types = obj.defaultTypes()
-		if len(types) == 0 {
-			return fmt.Errorf("%s: no map key or value type and no global pointer to a type: name the types to generate", source)
-		}
+	types, err := obj.types(source, names)
+	if err != nil {
+		return err
 	}
-	for _, n := range names {
-		t, err := obj.findType(n)
-		if err != nil {
-			return fmt.Errorf("%s: %w", source, err)
-		}
-		types = append(types, t)
+	if len(types) == 0 {
+		return fmt.Errorf("%s: no map key or value type and no global pointer to a type: name the types to generate", source)
 	}
+	return writeHeader(w, source, types)
+}
+
+// writeHeader is WriteHeader for the given types.
+func writeHeader(w io.Writer, source string, types []btf.Type) error {
 	e := newEmitter()
 	for _, t := range types {
 		if err := e.emitNamed(t); err != nil {

@@ -105,6 +105,22 @@ func LoadObject(raw []byte) (*Object, error) {
 	return o, nil
 }
 
+// types are the named types, or the default ones when none is named.
+func (o *Object) types(source string, names []string) ([]btf.Type, error) {
+	if len(names) == 0 {
+		return o.defaultTypes(), nil
+	}
+	var types []btf.Type
+	for _, n := range names {
+		t, err := o.findType(n)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", source, err)
+		}
+		types = append(types, t)
+	}
+	return types, nil
+}
+
 // findType finds a named struct, union, enum or typedef in the object's BTF.
 func (o *Object) findType(name string) (btf.Type, error) {
 	if o.spec.Types == nil {

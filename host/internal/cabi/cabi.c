@@ -70,10 +70,24 @@ enum {
 // fd: map-in-maps and prog arrays return ids, devmaps and cpumaps their
 // struct with the program's id, socket maps a socket cookie (docs/abi.md).
 
+// failed records the cause of a failed call for wasm_bpf_last_error and
+// returns -err. Only failures pay for it: a call that succeeds leaves the
+// record as it was, as errno.
+static int32_t failed(struct wb_maptab *t, int32_t func, int32_t fd, int32_t cmd, int err, const char *why)
+{
+	t->last_src = WB_FAIL_C;
+	t->last_func = func;
+	t->last_fd = fd;
+	t->last_cmd = cmd;
+	t->last_errno = err;
+	snprintf(t->last_why, sizeof(t->last_why), "%s", why ? why : "");
+	return -err;
+}
+
 static int32_t refuse(struct wb_maptab *t, int32_t fd, int32_t cmd, int err, const char *why)
 {
 	wbMapopRefused(t->log, fd, cmd, err, (char *)why);
-	return -err;
+	return failed(t, WB_FUNC_MAPOP, fd, cmd, err, why);
 }
 
 static enum wb_kind kind(const struct wb_maptab *t, int64_t fd)
@@ -307,7 +321,7 @@ static int32_t map_operate(struct wb_maptab *t, wasmtime_caller_t *caller, int32
 		return refuse(t, fd, cmd, EINVAL, "unknown command");
 	}
 	// libbpf 1.x returns -errno.
-	return rc < 0 ? rc : 0;
+	return rc < 0 ? failed(t, WB_FUNC_MAPOP, fd, cmd, -rc, NULL) : 0;
 }
 
 static wasm_trap_t *wb_mapop(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *args, size_t n)
@@ -345,7 +359,7 @@ static wasm_trap_t *wb_batch(void *env, wasmtime_caller_t *caller, wasmtime_val_
 	    size >= 8 && memory(t, caller, &base, &len) && (uint64_t)buf + (uint32_t)size <= len) {
 		int64_t rc = wb_poll_batch(t->bufs[fd].target, t->wake_fd, timeout, (char *)base + buf, (uint32_t)size);
 		if (rc != WB_WOKEN) {
-			args[0].i32 = (int32_t)rc;
+			args[0].i32 = rc < 0 ? failed(t, WB_FUNC_BATCH, fd, 0, (int)-rc, NULL) : (int32_t)rc;
 			return NULL;
 		}
 	}

@@ -140,6 +140,36 @@ func (t *Table) Free() {
 	t.t = nil
 }
 
+// Failure is the cause of a failed call of a function served here.
+type Failure struct {
+	Func  string // "wasm_bpf_map_operate" or "wasm_bpf_buffer_poll_batch"
+	FD    int32
+	Cmd   int32 // wasm_bpf_map_operate's command
+	Errno syscall.Errno
+	Why   string // the refusal, or "" when it is the kernel's answer
+}
+
+// LastFailure returns the cause of the guest's last failed call if it
+// was one of the functions served here; ok is false when the last failure
+// the table heard of is one NoteFailure recorded, or none.
+func (t *Table) LastFailure() (f Failure, ok bool) {
+	if t.t.last_src != C.WB_FAIL_C {
+		return Failure{}, false
+	}
+	f = Failure{Func: "wasm_bpf_map_operate", FD: int32(t.t.last_fd), Cmd: int32(t.t.last_cmd), Errno: syscall.Errno(t.t.last_errno)}
+	if t.t.last_func == C.WB_FUNC_BATCH {
+		f.Func = "wasm_bpf_buffer_poll_batch"
+	}
+	if t.t.last_why[0] != 0 {
+		f.Why = C.GoString(&t.t.last_why[0])
+	}
+	return f, true
+}
+
+// NoteFailure records that the guest's last failed call is one the
+// caller keeps the cause of (a host function served in Go).
+func (t *Table) NoteFailure() { t.t.last_src = C.WB_FAIL_GO }
+
 //export wbMapopRefused
 func wbMapopRefused(h C.uintptr_t, fd, cmd C.int32_t, code C.int, why *C.char) {
 	cgo.Handle(h).Value().(RefusalFunc)(int32(fd), int32(cmd), syscall.Errno(code), C.GoString(why))

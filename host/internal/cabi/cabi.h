@@ -39,7 +39,16 @@ struct wb_maptab {
 	int have_mem;
 	uintptr_t log;  // cgo.Handle of the refusal logger
 	uintptr_t slow; // cgo.Handle of the batched poll's Go path
+
+	// The cause of the guest's last failed call (wasm_bpf_last_error):
+	// last_src is WB_FAIL_C for a failure of the functions below,
+	// WB_FAIL_GO for one the Go side recorded, 0 before any.
+	int32_t last_src, last_func, last_fd, last_cmd, last_errno;
+	char last_why[256]; // a copy (refusals format theirs on the stack); "": the kernel's answer
 };
+
+enum { WB_FAIL_C = 1, WB_FAIL_GO = 2 };
+enum { WB_FUNC_MAPOP = 1, WB_FUNC_BATCH = 2 };
 
 void wb_mapop_func(wasmtime_context_t *ctx, struct wb_maptab *t, wasmtime_func_t *out);
 void wb_batch_func(wasmtime_context_t *ctx, struct wb_maptab *t, wasmtime_func_t *out);

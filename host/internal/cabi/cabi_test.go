@@ -109,9 +109,26 @@ func TestMapOperate(t *testing.T) {
 		{"delete again", int32(fd), 3, key, 0, 0, -2},
 		{"delete with the key outside", int32(fd), 3, end, 0, 0, -14},
 	}
+	if _, ok := table.LastFailure(); ok {
+		t.Error("a failure recorded before any call")
+	}
+	var last cabi.Failure
 	for _, tt := range tests {
 		if got := op(tt.fd, tt.cmd, tt.key, tt.value, tt.next); got != tt.want {
 			t.Errorf("%s: got %d, want %d", tt.name, got, tt.want)
+		}
+		// Each failure is recorded for wasm_bpf_last_error, with why the
+		// host refused it ("" for the kernel's answer); a success leaves
+		// the record as it was.
+		f, ok := table.LastFailure()
+		if tt.want < 0 {
+			if !ok || f.Errno != syscall.Errno(-tt.want) || f.FD != tt.fd || f.Cmd != tt.cmd || f.Func != "wasm_bpf_map_operate" ||
+				(f.Why == "") != (tt.want == -2) {
+				t.Errorf("%s: failure recorded as %+v", tt.name, f)
+			}
+			last = f
+		} else if f != last {
+			t.Errorf("%s: a success changed the record to %+v", tt.name, f)
 		}
 		switch tt.name {
 		case "lookup":
@@ -131,6 +148,11 @@ func TestMapOperate(t *testing.T) {
 	table.Remove(int32(fd))
 	if got := op(int32(fd), 1, key, value, 0); got != -9 {
 		t.Errorf("after Remove: %d, want -EBADF", got)
+	}
+	// A failure the Go side records takes over.
+	table.NoteFailure()
+	if f, ok := table.LastFailure(); ok {
+		t.Errorf("after NoteFailure: %+v", f)
 	}
 }
 

@@ -30,6 +30,13 @@ type batchPoller interface {
 	pollBatch(h uint64, fd int32, buf []byte, timeoutMs int32) int32
 }
 
+// lastErrorer is a host with wasm_bpf_ext.wasm_bpf_last_error: the Linux
+// errno of the guest's last failed call (0 if none failed) and the
+// runtime's explanation of it.
+type lastErrorer interface {
+	lastError() (errno int32, msg string)
+}
+
 // callbackPoller is a host with the callback-wrapper poll: each record is
 // copied into buf and handed to deliver, whose result < 0 stops the poll.
 // It returns the records consumed, or a negated errno.

@@ -56,9 +56,33 @@ func errnoFromLinux(n int32) syscall.Errno {
 }
 
 // hostError converts a host result < 0 (a negated Linux errno) to an
-// error naming the operation and the object it was applied to.
-func hostError(op, what string, ret int32) error {
-	return &Error{Op: op, Name: what, Err: errnoFromLinux(-ret)}
+// error naming the operation and the object it was applied to, with the
+// runtime's explanation when it gives one.
+func hostError(host hostABI, op, what string, ret int32) error {
+	e := &Error{Op: op, Name: what, Err: errnoFromLinux(-ret)}
+	// A missing key and the end of an iteration explain themselves, and
+	// come often: they cost no second host call.
+	if ret == -2 && (op == "map lookup" || op == "map delete" || op == "map next key") {
+		return e
+	}
+	if le, ok := host.(lastErrorer); ok {
+		if errno, msg := le.lastError(); errno == -ret {
+			e.Msg = msg
+		}
+	}
+	return e
+}
+
+// loadError is the error of a load, which returns no errno: the runtime
+// tells it through wasm_bpf_last_error, or it is EINVAL.
+func loadError(host hostABI) error {
+	e := &Error{Op: "load", Err: syscall.EINVAL}
+	if le, ok := host.(lastErrorer); ok {
+		if errno, msg := le.lastError(); errno > 0 {
+			e.Err, e.Msg = errnoFromLinux(errno), msg
+		}
+	}
+	return e
 }
 
 // Error is the error of a failed host call.
@@ -66,13 +90,20 @@ type Error struct {
 	Op   string // the operation: "load", "attach", "map lookup", ...
 	Name string // the program, map or buffer, when there is one
 	Err  error  // a syscall.Errno
+	// Msg is the runtime's explanation (wasm_bpf_ext.wasm_bpf_last_error):
+	// the cause and its fix, as in the runtime's log, or "".
+	Msg string
 }
 
 func (e *Error) Error() string {
-	if e.Name == "" {
-		return fmt.Sprintf("wasmbpf: %s: %v", e.Op, e.Err)
+	what := e.Op
+	if e.Name != "" {
+		what += " " + e.Name
 	}
-	return fmt.Sprintf("wasmbpf: %s %s: %v", e.Op, e.Name, e.Err)
+	if e.Msg != "" {
+		return fmt.Sprintf("wasmbpf: %s: %s", what, e.Msg)
+	}
+	return fmt.Sprintf("wasmbpf: %s: %v", what, e.Err)
 }
 
 func (e *Error) Unwrap() error { return e.Err }

@@ -49,7 +49,7 @@ func (m *Map) operate(op string, cmd int32, key, value, next unsafe.Pointer, fla
 		return &Error{Op: op, Name: m.name, Err: syscall.EBADF}
 	}
 	if r := mapOperate(m.obj, m.fd, cmd, key, value, next, flags); r < 0 {
-		return hostError(op, m.name, r)
+		return hostError(m.obj.host, op, m.name, r)
 	}
 	return nil
 }

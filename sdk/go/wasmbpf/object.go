@@ -51,8 +51,9 @@ func (v Var[T]) Set(value T) LoadOption {
 // kernel: every program and map is created, CO-RE relocations are applied
 // by the runtime's libbpf. Options apply to a copy of obj.
 //
-// The runtime does not say why a load failed (run wasm-bpf -v to see
-// libbpf's and the verifier's log): the error wraps EINVAL.
+// A failed load's error carries the runtime's explanation (the cause and
+// its fix, as the runtime logs it) and wraps the errno of the cause; on a
+// runtime without wasm_bpf_ext (-tags wasmbpf_callback) it wraps EINVAL.
 func Load(obj []byte, opts ...LoadOption) (*Object, error) {
 	return load(defaultHost(), obj, opts)
 }
@@ -68,7 +69,7 @@ func load(host hostABI, obj []byte, opts []LoadOption) (*Object, error) {
 	}
 	h := host.load(obj)
 	if h == 0 {
-		return nil, &Error{Op: "load", Err: syscall.EINVAL}
+		return nil, loadError(host)
 	}
 	return &Object{host: host, h: h}, nil
 }
@@ -83,7 +84,7 @@ func (o *Object) Close() error {
 	h := o.h
 	o.h = 0
 	if r := o.host.close(h); r < 0 {
-		return hostError("close", "", r)
+		return hostError(o.host, "close", "", r)
 	}
 	return nil
 }
@@ -102,7 +103,7 @@ func (o *Object) Attach(prog, target string) error {
 		t = cstring(target)
 	}
 	if r := o.host.attach(o.h, cstring(prog), t); r < 0 {
-		return hostError("attach", prog, r)
+		return hostError(o.host, "attach", prog, r)
 	}
 	return nil
 }
@@ -115,7 +116,7 @@ func (o *Object) mapFD(op, name string) (int32, error) {
 	}
 	fd := o.host.mapFD(o.h, cstring(name))
 	if fd < 0 {
-		return -1, hostError(op, name, fd)
+		return -1, hostError(o.host, op, name, fd)
 	}
 	return fd, nil
 }

@@ -90,7 +90,7 @@ func (r *Reader) Poll(timeout time.Duration, fn func(rec []byte) error) (int, er
 	case batchPoller:
 		n := host.pollBatch(r.obj.h, r.fd, r.buf, timeoutMs(timeout))
 		if n < 0 {
-			return 0, hostError("poll", r.name, n)
+			return 0, hostError(r.obj.host, "poll", r.name, n)
 		}
 		if int(n) > len(r.buf) {
 			return 0, &Error{Op: "poll", Name: r.name, Err: syscall.EPROTO}
@@ -111,7 +111,7 @@ func (r *Reader) Poll(timeout time.Duration, fn func(rec []byte) error) (int, er
 			return count, r.err
 		}
 		if n < 0 {
-			return count, hostError("poll", r.name, n)
+			return count, hostError(r.obj.host, "poll", r.name, n)
 		}
 		return count, nil
 	}

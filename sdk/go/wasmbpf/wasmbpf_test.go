@@ -6,6 +6,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -154,9 +155,50 @@ func TestErrnoFromLinux(t *testing.T) {
 			t.Errorf("errnoFromLinux(%d) = %v, want %v", tt.linux, got, tt.want)
 		}
 	}
-	err := hostError("attach", "prog", -2)
+	err := hostError(noExplanation{}, "attach", "prog", -2)
 	if !errors.Is(err, syscall.ENOENT) || err.Error() != "wasmbpf: attach prog: "+syscall.ENOENT.Error() {
 		t.Errorf("hostError = %v", err)
+	}
+}
+
+// noExplanation is a host without wasm_bpf_last_error.
+type noExplanation struct{ hostABI }
+
+// explainingHost is fakeHost with wasm_bpf_last_error.
+type explainingHost struct {
+	*fakeHost
+	errno int32
+	msg   string
+}
+
+func (h explainingHost) lastError() (int32, string) { return h.errno, h.msg }
+
+// An error carries the runtime's explanation of the failure, and the
+// errno of its cause: a failed load is no longer EINVAL whatever happened.
+func TestErrorsCarryTheRuntimesExplanation(t *testing.T) {
+	const perm = `cannot load BPF object "x": operation not permitted: the process lacks CAP_BPF (for BPF maps and programs); run wasm-bpf as root, or give it this capability`
+	_, err := load(explainingHost{newFakeHost(), 1, perm}, []byte("not an ELF"), nil)
+	var e *Error
+	if !errors.As(err, &e) || !errors.Is(err, syscall.EPERM) || e.Msg != perm || err.Error() != "wasmbpf: load: "+perm {
+		t.Errorf("load: %v (%#v)", err, e)
+	}
+	// Without wasm_bpf_last_error (the callback-wrapper build): EINVAL.
+	if _, err := load(newFakeHost(), []byte("not an ELF"), nil); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("load without explanations: %v", err)
+	}
+	h := explainingHost{newFakeHost(), 2, `cannot attach program "missing": the BPF object has no program of that name`}
+	obj, err := load(h, []byte("\x7fELF"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := obj.Attach("missing", ""); !errors.Is(err, syscall.ENOENT) || !strings.Contains(err.Error(), "no program of that name") {
+		t.Errorf("attach: %v", err)
+	}
+	// An explanation of another errno is another call's: not quoted.
+	h.errno = 1
+	obj.host = h
+	if err := obj.Attach("missing", ""); err.(*Error).Msg != "" {
+		t.Errorf("attach quoted another failure: %v", err)
 	}
 }
 
@@ -385,8 +427,14 @@ func TestReaderPollAllocs(t *testing.T) {
 
 func TestCString(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{{"abc\x00def", "abc"}, {"abc", "abc"}, {"\x00", ""}} {
-		if got := string(CString([]byte(tt.in))); got != tt.want {
-			t.Errorf("CString(%q) = %q", tt.in, got)
+		// CString is a string, as its name says; CBytes the bytes.
+		var s string = CString([]byte(tt.in))
+		if s != tt.want {
+			t.Errorf("CString(%q) = %q", tt.in, s)
+		}
+		in := []byte(tt.in)
+		if b := CBytes(in); string(b) != tt.want || len(b) > 0 && &b[0] != &in[0] {
+			t.Errorf("CBytes(%q) = %q, not a view of its argument", tt.in, b)
 		}
 	}
 }
