@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"syscall"
 	"unsafe"
+
+	"github.com/wasm-bpf/wasm-bpf/internal/objcheck"
 )
 
 // Object is a BPF ELF object opened and loaded into the kernel.
@@ -25,7 +27,9 @@ func Open(name string, buf []byte) (*Object, error) {
 	if len(buf) == 0 {
 		return nil, fmt.Errorf("open %q: empty object: %w", name, syscall.EINVAL)
 	}
-	if err := checkELF(buf); err != nil {
+	// libbpf parses hostile objects badly (endless loops, crashes): each
+	// is read in Go first.
+	if err := objcheck.Check(buf); err != nil {
 		return nil, fmt.Errorf("open %q: %w (%w)", name, err, syscall.EINVAL)
 	}
 	cname := C.CString(name)
