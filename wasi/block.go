@@ -121,10 +121,12 @@ func (b *blocking) pollOneoff(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmti
 	if n == 0 || n > 1<<16 {
 		return ret(errnoInval)
 	}
+	// Guest ranges are taken as slices, whose bounds are ints: with a
+	// 4 GiB memory, the end of a range can be 1<<32, which a uint32 wraps.
 	mem := memory(c)
 	subs, ok1 := mem.Slice(in, n*subSize)
-	_, ok2 := mem.Slice(out, n*eventSize)
-	_, ok3 := mem.Slice(neventsPtr, 4)
+	events, ok2 := mem.Slice(out, n*eventSize)
+	nevents, ok3 := mem.Slice(neventsPtr, 4)
 	if !ok1 || !ok2 || !ok3 {
 		return ret(errnoFault)
 	}
@@ -168,9 +170,8 @@ func (b *blocking) pollOneoff(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmti
 		timer = t.C
 	}
 	for {
-		nevents := b.events(mem, subs, deadlines, out)
-		if nevents > 0 {
-			binary.LittleEndian.PutUint32(mem[neventsPtr:], nevents)
+		if n := b.events(events, subs, deadlines); n > 0 {
+			binary.LittleEndian.PutUint32(nevents, n)
 			return ret(errnoSuccess)
 		}
 		var stdin <-chan []byte
@@ -187,9 +188,9 @@ func (b *blocking) pollOneoff(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmti
 	}
 }
 
-// events writes an event for every subscription that is ready now and
-// returns how many.
-func (b *blocking) events(mem guestmem.Memory, subs []byte, deadlines []time.Time, out uint32) uint32 {
+// events writes an event for every subscription that is ready now to out,
+// and returns how many.
+func (b *blocking) events(out, subs []byte, deadlines []time.Time) uint32 {
 	now := time.Now()
 	var n uint32
 	for i := range uint32(len(deadlines)) {
@@ -217,7 +218,7 @@ func (b *blocking) events(mem guestmem.Memory, subs []byte, deadlines []time.Tim
 		default:
 			errno = errnoBadf
 		}
-		ev := mem[out+n*eventSize : out+(n+1)*eventSize]
+		ev := out[n*eventSize : (n+1)*eventSize]
 		clear(ev)
 		copy(ev[0:8], sub[0:8]) // userdata
 		binary.LittleEndian.PutUint16(ev[8:], errno)
@@ -235,12 +236,16 @@ func (b *blocking) fdRead(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.V
 	if fd != 0 {
 		return ret(errnoBadf)
 	}
-	mem := memory(c)
-	vecs, ok := mem.Slice(iovs, iovsLen*8)
-	if iovsLen > 1<<16 || !ok {
+	if iovsLen > 1<<16 {
 		return ret(errnoFault)
 	}
-	if _, ok := mem.Slice(nreadPtr, 4); !ok {
+	mem := memory(c)
+	vecs, ok := mem.Slice(iovs, iovsLen*8)
+	if !ok {
+		return ret(errnoFault)
+	}
+	nread, ok := mem.Slice(nreadPtr, 4)
+	if !ok {
 		return ret(errnoFault)
 	}
 	var bufs [][]byte
@@ -258,7 +263,7 @@ func (b *blocking) fdRead(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.V
 			return nil, wasmtime.NewTrap(err.Error())
 		}
 	}
-	binary.LittleEndian.PutUint32(mem[nreadPtr:], uint32(n))
+	binary.LittleEndian.PutUint32(nread, uint32(n))
 	return ret(errnoSuccess)
 }
 
