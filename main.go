@@ -116,6 +116,10 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		ctx, stop = context.WithTimeoutCause(ctx, d, errTimeout)
 		defer stop()
 	}
+	// A closed stdout or stderr is the guest's to handle (its fd_write
+	// returns EPIPE), as under wasmtime: the runtime must not die of
+	// SIGPIPE while the guest's BPF objects are loaded.
+	signal.Ignore(syscall.SIGPIPE)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	go func() {

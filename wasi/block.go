@@ -16,10 +16,11 @@ import (
 )
 
 // wasmtime's WASI blocks in host code that epoch interruption cannot
-// reach: a guest sleeping (poll_oneoff) or reading stdin could not be
-// stopped. poll_oneoff and fd_read are served here instead, waiting on the
-// guest's interrupt channel as well, with clock_time_get so that both agree
-// on the monotonic clock, the kernel's. The guest has no other readable fds (no preopened
+// reach: a guest sleeping (poll_oneoff), reading stdin or writing to a full
+// pipe could not be stopped. poll_oneoff, fd_read and fd_write are served
+// here instead, waiting on the guest's interrupt channel as well, with
+// clock_time_get so that both agree on the monotonic clock, the kernel's.
+// The guest has no other readable or writable fds (no preopened
 // directories, no sockets), so these are complete; wasmtime's functions
 // cannot be called from here as fallbacks (they need a Wasm caller).
 
@@ -37,11 +38,12 @@ var ErrInterrupted = errors.New("blocking WASI call interrupted: guest stopped")
 
 const moduleWASI = "wasi_snapshot_preview1"
 
-// Define replaces wasmtime's poll_oneoff, fd_read and clock_time_get in
-// linker (which must already hold wasmtime's WASI) with versions whose
-// waits end when interrupt is closed.
+// Define replaces wasmtime's poll_oneoff, fd_read, fd_write and
+// clock_time_get in linker (which must already hold wasmtime's WASI) with
+// versions whose waits end when interrupt is closed.
 func (s *Streams) Define(linker *wasmtime.Linker, store *wasmtime.Store, interrupt <-chan struct{}) error {
 	i32 := wasmtime.NewValType(wasmtime.KindI32)
+	s.interrupt = interrupt
 	b := &blocking{streams: s, interrupt: interrupt, mono0: monotonic(), t0: time.Now()}
 	defs := []struct {
 		name   string
@@ -50,6 +52,7 @@ func (s *Streams) Define(linker *wasmtime.Linker, store *wasmtime.Store, interru
 	}{
 		{"poll_oneoff", []*wasmtime.ValType{i32, i32, i32, i32}, b.pollOneoff},
 		{"fd_read", []*wasmtime.ValType{i32, i32, i32, i32}, b.fdRead},
+		{"fd_write", []*wasmtime.ValType{i32, i32, i32, i32}, b.fdWrite},
 	}
 	linker.AllowShadowing(true)
 	defer linker.AllowShadowing(false)
@@ -236,25 +239,9 @@ func (b *blocking) fdRead(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.V
 	if fd != 0 {
 		return ret(errnoBadf)
 	}
-	if iovsLen > 1<<16 {
-		return ret(errnoFault)
-	}
-	mem := memory(c)
-	vecs, ok := mem.Slice(iovs, iovsLen*8)
-	if !ok {
-		return ret(errnoFault)
-	}
-	nread, ok := mem.Slice(nreadPtr, 4)
-	if !ok {
-		return ret(errnoFault)
-	}
-	var bufs [][]byte
-	for i := range iovsLen {
-		buf, ok := mem.Slice(binary.LittleEndian.Uint32(vecs[i*8:]), binary.LittleEndian.Uint32(vecs[i*8+4:]))
-		if !ok {
-			return ret(errnoFault)
-		}
-		bufs = append(bufs, buf)
+	bufs, nread, errno := iovecs(memory(c), iovs, iovsLen, nreadPtr)
+	if errno != errnoSuccess {
+		return ret(errno)
 	}
 	n := 0
 	if b.streams.stdin != nil {
@@ -265,6 +252,29 @@ func (b *blocking) fdRead(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.V
 	}
 	binary.LittleEndian.PutUint32(nread, uint32(n))
 	return ret(errnoSuccess)
+}
+
+// iovecs checks the arguments of fd_read and fd_write: the buffers of the
+// iovec array at iovs (n of them), and the 4 bytes at countPtr where the
+// call stores how much it read or wrote.
+func iovecs(mem guestmem.Memory, iovs, n, countPtr uint32) (bufs [][]byte, count []byte, errno int32) {
+	if n > 1<<16 {
+		return nil, nil, errnoFault
+	}
+	vecs, ok := mem.Slice(iovs, n*8)
+	if !ok {
+		return nil, nil, errnoFault
+	}
+	if count, ok = mem.Slice(countPtr, 4); !ok {
+		return nil, nil, errnoFault
+	}
+	bufs = make([][]byte, n)
+	for i := range n {
+		if bufs[i], ok = mem.Slice(binary.LittleEndian.Uint32(vecs[i*8:]), binary.LittleEndian.Uint32(vecs[i*8+4:])); !ok {
+			return nil, nil, errnoFault
+		}
+	}
+	return bufs, count, errnoSuccess
 }
 
 // stdinPump reads the host's stdin in its own goroutine, so a guest read
