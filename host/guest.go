@@ -31,6 +31,10 @@ type guest struct {
 
 	objects    map[uint64]*object
 	lastHandle uint64
+	// held is every object still in the kernel: those in objects, and
+	// those the guest closed from a callback of their own poll, which stay
+	// until the poll returns. Limits count these.
+	held map[*object]struct{}
 	// maptab holds the map fds and buffer consumers of the guest's open
 	// objects for the host functions served in C (host/internal/cabi):
 	// wasm_bpf_map_operate and the batched poll. Other guests' fds are
@@ -77,6 +81,7 @@ func newGuest(store *wasmtime.Store, ctl *control, cfg Config) *guest {
 		store:   store,
 		ctl:     ctl,
 		objects: map[uint64]*object{},
+		held:    map[*object]struct{}{},
 	}
 	g.maptab = cabi.New(func(fd, cmd int32, errno syscall.Errno, why string) {
 		g.log.Debug("wasm_bpf_map_operate: "+why, "fd", fd, "cmd", cmd, "errno", errno.Error())
@@ -130,14 +135,24 @@ func (g *guest) close(o *object) {
 	}
 	o.obj.Close()
 	o.links, o.buffers = nil, nil
+	delete(g.held, o)
 }
 
-// closeAll closes every object the guest left open.
+// closeAll closes every object the guest left in the kernel.
 func (g *guest) closeAll() {
-	for _, o := range g.objects {
+	for o := range g.held {
 		o.polls = 0 // no poll is in progress once the guest has ended
 		g.close(o)
 	}
+}
+
+// links counts the attachments of the objects in the kernel.
+func (g *guest) links() int {
+	n := 0
+	for o := range g.held {
+		n += len(o.links)
+	}
+	return n
 }
 
 // end records what ends the guest inside a nested call; the first cause wins.

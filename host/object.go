@@ -24,7 +24,7 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 		g.refuse(fn, syscall.EFAULT, "object range outside guest memory", "ptr", ptr, "size", size)
 		return retI64(0)
 	}
-	if max := g.cfg.MaxObjects; max > 0 && len(g.objects) >= max {
+	if max := g.cfg.MaxObjects; max > 0 && len(g.held) >= max {
 		g.log.Warn("guest reached its limit of open BPF objects; load refused", "max_objects", max)
 		return retI64(0)
 	}
@@ -36,6 +36,7 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 	}
 	g.lastHandle = handle
 	g.objects[handle] = o
+	g.held[o] = struct{}{}
 	for fd, m := range o.maps {
 		if err := g.maptab.Set(fd, m.keySize, m.valueSize); err != nil {
 			g.close(o)
@@ -167,13 +168,4 @@ func attach(p *libbpf.Program, target string) (*libbpf.Link, error) {
 	default:
 		return p.Attach()
 	}
-}
-
-// links counts the attachments of all the guest's objects.
-func (g *guest) links() int {
-	n := 0
-	for _, o := range g.objects {
-		n += len(o.links)
-	}
-	return n
 }
