@@ -44,6 +44,7 @@ func runFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "cpu-limit", Usage: "stop the guest after `DURATION` of running Wasm code"},
 		&cli.IntFlag{Name: "max-objects", Usage: "refuse to load more than `N` BPF objects at once"},
 		&cli.IntFlag{Name: "max-links", Usage: "refuse to attach more than `N` programs at once"},
+		&cli.IntFlag{Name: "max-fds", Value: host.DefaultMaxFDs, Usage: "refuse loads and attaches that would make the runtime hold more than `N` file descriptors for the guest (negative: no limit)"},
 		&cli.BoolFlag{Name: "no-cache", Usage: "compile the module every time instead of using the compile cache ($XDG_CACHE_HOME/wasm-bpf)"},
 	}
 }
@@ -160,6 +161,7 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		CPULimit:       c.Duration("cpu-limit"),
 		MaxObjects:     c.Int("max-objects"),
 		MaxLinks:       c.Int("max-links"),
+		MaxFDs:         c.Int("max-fds"),
 	})
 	if err != nil {
 		return 1, fmt.Errorf("%s: %w", path, err)

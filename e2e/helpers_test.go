@@ -168,12 +168,18 @@ type guest struct {
 // startCLI runs `wasm-bpf [flags...] wasm args...` built by the toolchain.
 func startCLI(t *testing.T, flags []string, wasm string, args ...string) *guest {
 	t.Helper()
-	bin := tc.CLIT(t)
 	argv := append(append(append([]string{}, flags...), wasm), args...)
+	return startCommand(t, "wasm-bpf "+strings.Join(argv, " "), tc.CLIT(t), argv...)
+}
+
+// startCommand runs bin with argv as a guest: the CLI, or a command that
+// runs the CLI (desc says which).
+func startCommand(t *testing.T, desc, bin string, argv ...string) *guest {
+	t.Helper()
 	cmd := exec.Command(bin, argv...)
 	g := &guest{
 		t:      t,
-		desc:   "wasm-bpf " + strings.Join(argv, " "),
+		desc:   desc,
 		stdout: newLineLog(),
 		stderr: &lockedBuffer{},
 		cmd:    cmd,

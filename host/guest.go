@@ -56,6 +56,7 @@ type object struct {
 	buffers map[int32]buffer
 	polls   int  // polls of this object in progress (a callback may close it)
 	closing bool // closed by the guest while a poll was in progress
+	fds     int  // file descriptors the object holds, and its buffers may (see objectFDs)
 }
 
 type mapRef struct {
@@ -155,9 +156,33 @@ func (g *guest) links() int {
 	return n
 }
 
+// fds counts the file descriptors the guest makes the host hold: its
+// objects' (and their buffers'), and its links'.
+func (g *guest) fds() int {
+	n := 0
+	for o := range g.held {
+		n += o.fds
+		for _, l := range o.links {
+			n += l.FDs()
+		}
+	}
+	return n
+}
+
 // end records what ends the guest inside a nested call; the first cause wins.
 func (g *guest) end(err error) {
 	if g.fatal == nil {
 		g.fatal = err
 	}
+}
+
+// maxFDs is the guest's limit of file descriptors; 0 is none.
+func (g *guest) maxFDs() int {
+	switch {
+	case g.cfg.MaxFDs == 0:
+		return DefaultMaxFDs
+	case g.cfg.MaxFDs < 0:
+		return 0
+	}
+	return g.cfg.MaxFDs
 }

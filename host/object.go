@@ -3,6 +3,7 @@ package host
 import (
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -32,6 +33,11 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 	o, err := g.open(handle, buf)
 	if err != nil {
 		g.refuse(fn, syscall.EINVAL, "load failed; libbpf explains why in the debug log (-v)", "err", err)
+		return retI64(0)
+	}
+	if o.fds = objectFDs(o); g.maxFDs() > 0 && g.fds()+o.fds > g.maxFDs() {
+		o.obj.Close()
+		g.log.Warn("guest reached its limit of file descriptors; load refused", "max_fds", g.maxFDs(), "held", g.fds(), "object", o.fds)
 		return retI64(0)
 	}
 	g.lastHandle = handle
@@ -140,6 +146,10 @@ func (g *guest) attachProgram(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmti
 		g.log.Warn("guest reached its limit of attached programs; attach refused", "max_links", max, "program", name)
 		return retI32(-int32(syscall.EMFILE))
 	}
+	if max := g.maxFDs(); max > 0 && g.fds()+linkFDs(prog, target) > max {
+		g.log.Warn("guest reached its limit of file descriptors; attach refused", "max_fds", max, "held", g.fds(), "program", name)
+		return retI32(-int32(syscall.EMFILE))
+	}
 	link, err := attach(prog, target)
 	if err != nil {
 		g.log.Debug(fn+": attach failed", "program", name, "section", prog.Section(), "target", target, "err", err)
@@ -168,4 +178,35 @@ func attach(p *libbpf.Program, target string) (*libbpf.Link, error) {
 	default:
 		return p.Attach()
 	}
+}
+
+// linkFDs is how many file descriptors attach(p, target) makes the host
+// hold, at most.
+func linkFDs(p *libbpf.Program, target string) int {
+	t := p.Type()
+	if t == libbpf.ProgTypeSocketFilter || target != "" && (t == libbpf.ProgTypeXDP || t.IsCgroup()) {
+		return 1
+	}
+	return libbpf.MaxLinkFDs
+}
+
+// objectFDs is how many file descriptors a loaded object makes the host
+// hold: its own (maps, programs, BTF), and those its ring and perf buffer
+// consumers would (an epoll instance each, and a perf event per possible
+// CPU).
+func objectFDs(o *object) int {
+	cpus, err := libbpf.PossibleCPUs()
+	if err != nil {
+		cpus = runtime.NumCPU()
+	}
+	n := o.obj.FDs()
+	for _, m := range o.maps {
+		switch m.typ {
+		case libbpf.MapTypeRingBuf:
+			n++
+		case libbpf.MapTypePerfEventArray:
+			n += 1 + cpus
+		}
+	}
+	return n
 }

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -48,6 +49,10 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 		tickDone: make(chan struct{}),
 		live:     map[*Instance]struct{}{},
 	}
+	if err := rt.startWASI(); err != nil {
+		rt.engine.Close()
+		return nil, fmt.Errorf("WASI: %w", err)
+	}
 	if cfg.CacheDir != "" {
 		c, err := newCodeCache(cfg.CacheDir, engineFingerprint)
 		if err != nil {
@@ -58,6 +63,44 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 	}
 	go rt.tick()
 	return rt, nil
+}
+
+// wasiWarmup calls one WASI function that wasmtime serves.
+const wasiWarmup = `(module
+  (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "run") (drop (call $fdstat (i32.const 1) (i32.const 0)))))`
+
+// startWASI makes wasmtime create the state its WASI keeps for the whole
+// process (an async runtime, with its own file descriptors) now: wasmtime
+// creates it at the first WASI call a guest makes, and aborts the process
+// if that fails, as it does once a guest has used up the process's file
+// descriptors.
+func (rt *Runtime) startWASI() error {
+	wasm, err := wasmtime.Wat2Wasm(wasiWarmup)
+	if err != nil {
+		return err
+	}
+	module, err := wasmtime.NewModule(rt.engine, wasm)
+	if err != nil {
+		return err
+	}
+	defer module.Close()
+	store := wasmtime.NewStore(rt.engine)
+	defer store.Close()
+	store.SetEpochDeadline(1) // the epoch does not advance before tick runs
+	store.SetWasi(wasmtime.NewWasiConfig())
+	linker := wasmtime.NewLinker(rt.engine)
+	defer linker.Close()
+	if err := linker.DefineWasi(); err != nil {
+		return err
+	}
+	inst, err := linker.Instantiate(store, module)
+	if err != nil {
+		return err
+	}
+	_, err = inst.GetFunc(store, "run").Call(store)
+	return err
 }
 
 func (rt *Runtime) tick() {

@@ -81,6 +81,26 @@ func (o *Object) Close() {
 	}
 }
 
+// FDs counts the file descriptors the loaded object holds: its maps', its
+// programs' and its BTF's.
+func (o *Object) FDs() int {
+	n := 0
+	if C.bpf_object__btf_fd(o.obj) >= 0 {
+		n++
+	}
+	for m := C.bpf_object__next_map(o.obj, nil); m != nil; m = C.bpf_object__next_map(o.obj, m) {
+		if C.bpf_map__fd(m) >= 0 {
+			n++
+		}
+	}
+	for p := C.bpf_object__next_program(o.obj, nil); p != nil; p = C.bpf_object__next_program(o.obj, p) {
+		if C.bpf_program__fd(p) >= 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // Program returns the program whose function is called name.
 func (o *Object) Program(name string) (*Program, error) {
 	cname := C.CString(name)
