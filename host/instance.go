@@ -25,6 +25,10 @@ type Instance struct {
 // everything after is reported by Wait. Cancelling ctx stops the guest as
 // Terminate does, with ctx's cause as the reason.
 func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instance, error) {
+	if err := rt.use(); err != nil {
+		return nil, err
+	}
+	defer rt.starts.Done()
 	cfg = cfg.withDefaults()
 	if err := checkHeader(wasm); err != nil {
 		return nil, err
@@ -69,7 +73,7 @@ func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instanc
 	if rt.closed {
 		rt.mu.Unlock()
 		release()
-		return nil, errors.New("runtime is closed")
+		return nil, ErrClosed
 	}
 	rt.live[inst] = struct{}{}
 	rt.guests.Add(1)

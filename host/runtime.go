@@ -1,6 +1,7 @@
 package host
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -11,6 +12,9 @@ import (
 // epochTick is how often the runtime advances wasmtime's epoch. A guest
 // running Wasm notices a pause, a stop or its CPU limit within one tick.
 const epochTick = 10 * time.Millisecond
+
+// ErrClosed is returned by Start after Close.
+var ErrClosed = errors.New("runtime is closed")
 
 // RuntimeConfig configures a Runtime.
 type RuntimeConfig struct {
@@ -34,6 +38,7 @@ type Runtime struct {
 	mu     sync.Mutex
 	live   map[*Instance]struct{}
 	closed bool
+	starts sync.WaitGroup // Starts in progress: they compile with the engine
 	guests sync.WaitGroup
 }
 
@@ -117,8 +122,9 @@ func (rt *Runtime) tick() {
 	}
 }
 
-// Close stops every guest still running, waits for them to end, and
-// releases the engine.
+// Close stops every guest still running, waits for them to end and for
+// the Starts in progress to return (ErrClosed), and releases the engine.
+// Start after Close returns ErrClosed.
 func (rt *Runtime) Close() {
 	rt.closeOnce.Do(func() {
 		rt.mu.Lock()
@@ -127,11 +133,24 @@ func (rt *Runtime) Close() {
 			inst.Terminate()
 		}
 		rt.mu.Unlock()
+		rt.starts.Wait()
 		rt.guests.Wait()
 		close(rt.stopTick)
 		<-rt.tickDone
 		rt.engine.Close()
 	})
+}
+
+// use marks a Start in progress, so that Close leaves the engine until it
+// is done; it fails once Close has begun.
+func (rt *Runtime) use() error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return ErrClosed
+	}
+	rt.starts.Add(1)
+	return nil
 }
 
 // engineFingerprint names the engine's code generation settings in cache
