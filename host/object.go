@@ -31,6 +31,9 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 	}
 	handle := g.lastHandle + 1
 	o, err := g.open(handle, buf)
+	if err != nil && g.ctl.stopCause() != nil {
+		return nil, wasmtime.NewTrap(err.Error()) // stopped while the load ran
+	}
 	if err != nil {
 		g.refuse(fn, syscall.EINVAL, "load failed; libbpf explains why in the debug log (-v)", "err", err)
 		return retI64(0)
@@ -65,8 +68,7 @@ func (g *guest) open(handle uint64, elf []byte) (*object, error) {
 		obj.Close()
 		return nil, err
 	}
-	if err := obj.Load(); err != nil {
-		obj.Close()
+	if err := g.load(obj); err != nil {
 		return nil, err
 	}
 	o := &object{handle: handle, obj: obj, maps: map[int32]*mapRef{}, buffers: map[int32]buffer{}}
@@ -83,6 +85,33 @@ func (g *guest) open(handle uint64, elf []byte) (*object, error) {
 		o.maps[int32(fd)] = &mapRef{name: m.Name(), typ: m.Type(), keySize: m.KeySize(), valueSize: vsize}
 	}
 	return o, nil
+}
+
+// load loads obj into the kernel, or closes it and returns why not. The
+// verifier may take seconds, in a call nothing can interrupt, so the load
+// runs on a goroutine of its own and a stop ends the wait at once: the
+// load then finishes in the background and closes the object, leaving
+// nothing in the kernel.
+func (g *guest) load(obj *libbpf.Object) error {
+	result, abandon := make(chan error), make(chan struct{})
+	go func() {
+		err := obj.Load()
+		select {
+		case result <- err:
+		case <-abandon:
+			obj.Close()
+		}
+	}()
+	select {
+	case err := <-result:
+		if err != nil {
+			obj.Close()
+		}
+		return err
+	case <-g.ctl.done:
+		close(abandon)
+		return fmt.Errorf("load %q abandoned: %w", obj.Name(), g.ctl.stopCause())
+	}
 }
 
 // objectName names a guest's BPF objects after its module, as libbpf
