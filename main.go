@@ -25,6 +25,16 @@ func main() {
 	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
 }
 
+// defaultMaxMemory bounds a guest's linear memory unless --max-memory says
+// otherwise: a quarter of what wasm32 can address, far more than guests
+// use, and a bound on what a runaway one takes from the host.
+const defaultMaxMemory = "1GiB"
+
+// defaultMaxLinks bounds a guest's attachments unless --max-links says
+// otherwise: as many as --max-fds's default allows of links that hold two
+// descriptors, far more than tools attach.
+const defaultMaxLinks = host.DefaultMaxFDs / 2
+
 // errTimeout is the cancellation cause of --timeout.
 var errTimeout = errors.New("--timeout reached")
 
@@ -39,11 +49,11 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "wrapper-module-name", Aliases: []string{"m"}, Value: host.DefaultWrapperModule, Usage: "import module of the callback-wrapper poll"},
 		&cli.StringFlag{Name: "callback-export-name", Aliases: []string{"c"}, Value: host.DefaultCallbackExport, Usage: "guest export the callback-wrapper poll calls per record"},
 		&cli.StringSliceFlag{Name: "env", Usage: "pass `KEY=VALUE` to the guest's environment (repeatable; default: none)"},
-		&cli.StringFlag{Name: "max-memory", Usage: "limit the guest's linear memory to `SIZE` (e.g. 64MiB); growth beyond fails in the guest"},
+		&cli.StringFlag{Name: "max-memory", Value: defaultMaxMemory, Usage: "limit the guest's linear memory to `SIZE` (e.g. 64MiB; 0: the 4 GiB of wasm32); growth beyond fails in the guest"},
 		&cli.DurationFlag{Name: "timeout", Usage: "stop the guest after `DURATION` of wall time"},
 		&cli.DurationFlag{Name: "cpu-limit", Usage: "stop the guest after `DURATION` of running Wasm code"},
 		&cli.IntFlag{Name: "max-objects", Usage: "refuse to load more than `N` BPF objects at once"},
-		&cli.IntFlag{Name: "max-links", Usage: "refuse to attach more than `N` programs at once"},
+		&cli.IntFlag{Name: "max-links", Value: defaultMaxLinks, Usage: "refuse to attach more than `N` programs at once (0: no limit)"},
 		&cli.IntFlag{Name: "max-fds", Value: host.DefaultMaxFDs, Usage: "refuse loads and attaches that would make the runtime hold more than `N` file descriptors for the guest (negative: no limit)"},
 		&cli.BoolFlag{Name: "no-cache", Usage: "compile the module every time instead of using the compile cache ($XDG_CACHE_HOME/wasm-bpf)"},
 	}

@@ -31,7 +31,7 @@ type Config struct {
 	MaxMemory  uint64        // bytes of linear memory: memory.grow beyond it fails in the guest
 	CPULimit   time.Duration // time spent running Wasm (counted in 10 ms epoch ticks); exceeding it stops the guest with ErrCPULimit
 	MaxObjects int           // BPF objects in the kernel at once: further loads return 0
-	MaxLinks   int           // programs attached at once: further attaches return -EMFILE
+	MaxLinks   int           // programs attached at once: further attaches return -EMFILE (MaxFDs bounds them too)
 
 	// MaxFDs bounds the file descriptors the guest makes the host hold:
 	// its objects' maps, programs and BTF, its ring and perf buffer

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
@@ -151,7 +152,7 @@ func (g *guest) run(linker *wasmtime.Linker, module *wasmtime.Module) (int, erro
 	case isGuestEnd(err):
 		callErr = err // the module's start function exited or trapped
 	default:
-		if g.cfg.MaxMemory > 0 {
+		if g.cfg.MaxMemory > 0 && strings.Contains(err.Error(), "memory") {
 			return 1, fmt.Errorf("instantiate (memory limit %d bytes): %w", g.cfg.MaxMemory, err)
 		}
 		return 1, fmt.Errorf("instantiate: %w", err)
