@@ -26,6 +26,16 @@ func main() {
 	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
 }
 
+// defaultMaxMemory bounds a guest's linear memory unless --max-memory says
+// otherwise: a quarter of what wasm32 can address, far more than guests
+// use, and a bound on what a runaway one takes from the host.
+const defaultMaxMemory = "1GiB"
+
+// defaultMaxLinks bounds a guest's attachments unless --max-links says
+// otherwise: as many as --max-fds's default allows of links that hold two
+// descriptors, far more than tools attach.
+const defaultMaxLinks = host.DefaultMaxFDs / 2
+
 // errTimeout is the cancellation cause of --timeout.
 var errTimeout = errors.New("--timeout reached")
 
@@ -40,11 +50,12 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "wrapper-module-name", Aliases: []string{"m"}, Value: host.DefaultWrapperModule, Usage: "import module of the callback-wrapper poll"},
 		&cli.StringFlag{Name: "callback-export-name", Aliases: []string{"c"}, Value: host.DefaultCallbackExport, Usage: "guest export the callback-wrapper poll calls per record"},
 		&cli.StringSliceFlag{Name: "env", Usage: "pass `KEY=VALUE` to the guest's environment (repeatable; default: none)"},
-		&cli.StringFlag{Name: "max-memory", Usage: "limit the guest's linear memory to `SIZE` (e.g. 64MiB); growth beyond fails in the guest"},
+		&cli.StringFlag{Name: "max-memory", Value: defaultMaxMemory, Usage: "limit the guest's linear memory to `SIZE` (e.g. 64MiB; 0: the 4 GiB of wasm32); growth beyond fails in the guest"},
 		&cli.DurationFlag{Name: "timeout", Usage: "stop the guest after `DURATION` of wall time"},
 		&cli.DurationFlag{Name: "cpu-limit", Usage: "stop the guest after `DURATION` of running Wasm code"},
 		&cli.IntFlag{Name: "max-objects", Usage: "refuse to load more than `N` BPF objects at once"},
-		&cli.IntFlag{Name: "max-links", Usage: "refuse to attach more than `N` programs at once"},
+		&cli.IntFlag{Name: "max-links", Value: defaultMaxLinks, Usage: "refuse to attach more than `N` programs at once (0: no limit)"},
+		&cli.IntFlag{Name: "max-fds", Value: host.DefaultMaxFDs, Usage: "refuse loads and attaches that would make the runtime hold more than `N` file descriptors for the guest (negative: no limit)"},
 		&cli.StringSliceFlag{Name: "allow", Usage: "grant the guest's BPF objects `CAP`, besides the default profile observe: a profile (network, security, signal, write-user, all) or a rule (helper:NAME, kfunc:NAME, prog:KIND, map:TYPE, attach:PATTERN, cgroup:PATH, iface:NAME); repeatable (docs/policy.md)"},
 		&cli.StringFlag{Name: "policy", Usage: "read what the guest's BPF objects may do from `FILE` (YAML or JSON, docs/policy.md); --allow adds to it"},
 		&cli.StringFlag{Name: "max-map-memory", Value: "256MiB", Usage: "limit the kernel memory of the guest's BPF maps, estimated before each load, to `SIZE`; 0: no limit"},
@@ -128,6 +139,10 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		ctx, stop = context.WithTimeoutCause(ctx, d, errTimeout)
 		defer stop()
 	}
+	// A closed stdout or stderr is the guest's to handle (its fd_write
+	// returns EPIPE), as under wasmtime: the runtime must not die of
+	// SIGPIPE while the guest's BPF objects are loaded.
+	signal.Ignore(syscall.SIGPIPE)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
@@ -170,6 +185,7 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		MaxLinks:       c.Int("max-links"),
 		Policy:         pol,
 		MaxMapMemory:   maxMapMemory,
+		MaxFDs:         c.Int("max-fds"),
 	})
 	if err != nil {
 		return 1, fmt.Errorf("%s: %w", path, err)

@@ -73,6 +73,15 @@ func exitWat(n int) string {
   (func (export "_start") (call $exit (i32.const %d))))`, n)
 }
 
+// grow1GWat grows its memory to 1 GiB and 64 KiB and exits 42 if that
+// failed.
+const grow1GWat = `(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (if (i32.eq (memory.grow (i32.const 16384)) (i32.const -1))
+      (then (call $exit (i32.const 42))))))`
+
 const spinWat = `(module (memory (export "memory") 1) (func (export "_start") (loop br 0)))`
 
 // The CLI's own contract: exit codes and error messages that name the cause.
@@ -137,7 +146,9 @@ func TestCLI(t *testing.T) {
 		{"argv, no environment", []string{writeWat(t, dir, "argsenv.wasm", argsEnvWat), "a b", "-v"}, 0, dir + "/argsenv.wasm\x00a b\x00-v\x00", ""},
 		{"environment", []string{"--env", "K=V", "--env", "EMPTY=", dir + "/argsenv.wasm"}, 0, "argsenv.wasm\x00K=V\x00EMPTY=\x00", ""},
 		{"memory limit", []string{"--max-memory", "1MiB", writeWat(t, dir, "grow.wasm", growWat)}, 42, "", ""},
-		{"no memory limit", []string{dir + "/grow.wasm"}, 0, "", ""},
+		{"default memory limit", []string{dir + "/grow.wasm"}, 0, "", ""},
+		{"past the default memory limit", []string{writeWat(t, dir, "grow1g.wasm", grow1GWat)}, 42, "", ""},
+		{"no memory limit", []string{"--max-memory", "0", dir + "/grow1g.wasm"}, 0, "", ""},
 		{"initial memory over limit", []string{"--max-memory", "64KiB", writeWat(t, dir, "big.wasm", `(module (memory (export "memory") 2) (func (export "_start")))`)},
 			1, "", "memory limit 65536 bytes"},
 		{"bad size", []string{"--max-memory", "lots", dir + "/grow.wasm"}, 2, "", "--max-memory"},

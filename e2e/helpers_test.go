@@ -168,9 +168,8 @@ type guest struct {
 // startCLI runs `wasm-bpf [flags...] wasm args...` built by the toolchain.
 func startCLI(t *testing.T, flags []string, wasm string, args ...string) *guest {
 	t.Helper()
-	bin := tc.CLIT(t)
 	argv := append(append(append([]string{}, flags...), wasm), args...)
-	return startCommand(t, "wasm-bpf "+strings.Join(argv, " "), exec.Command(bin, argv...))
+	return startCommand(t, "wasm-bpf "+strings.Join(argv, " "), exec.Command(tc.CLIT(t), argv...))
 }
 
 // startCommand starts cmd, a command that runs a guest, as startCLI does.

@@ -317,3 +317,47 @@ func TestGuestsStayApart(t *testing.T) {
 		}
 	}
 }
+
+// An object the guest closes from its own poll callback stays loaded until
+// that poll returns, and counts toward MaxObjects and MaxLinks until then:
+// loading and attaching it again from the callback is refused, and allowed
+// once the poll has returned. (It stopped counting at once: guests held
+// any number of objects under a limit of 1.)
+func TestLimitsCountObjectsClosedInCallback(t *testing.T) {
+	rt, wasm := lifecycleRuntime(t)
+	for _, c := range []struct {
+		name              string
+		maxObjects, links int
+		want              []string
+		limit             string
+	}{
+		{"max-objects", 1, 1, []string{"inner load 0", "outer load 1", "outer attach 0"}, "max_objects=1"},
+		{"max-links", 2, 1, []string{"inner load 1", "inner attach -24", "outer load 1", "outer attach 0"}, "max_links=1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var log lockedBuffer
+			g, _ := startInstanceConfig(t, rt, host.Config{
+				MaxObjects: c.maxObjects,
+				MaxLinks:   c.links,
+				Logger:     slog.New(slog.NewTextHandler(&log, nil)),
+			}, wasm, "reload")
+			g.waitLine("ready", readyTimeout)
+			newSpawner(t).run("wbr" + runID())
+			if code := g.waitExit(exitTimeout); code != 0 {
+				g.fatalf("exit %d (%v)", code, g.err)
+			}
+			var got []string
+			for _, l := range g.stdout.snapshot() {
+				if strings.HasPrefix(l.text, "inner ") || strings.HasPrefix(l.text, "outer ") {
+					got = append(got, l.text)
+				}
+			}
+			if strings.Join(got, "; ") != strings.Join(c.want, "; ") {
+				g.fatalf("got %q, want %q", got, c.want)
+			}
+			if !strings.Contains(log.String(), c.limit) {
+				t.Errorf("log does not name the limit %s:\n%s", c.limit, log.String())
+			}
+		})
+	}
+}

@@ -40,13 +40,25 @@ type Config struct {
 	// Limits; zero means none.
 	MaxMemory  uint64        // bytes of linear memory: memory.grow beyond it fails in the guest
 	CPULimit   time.Duration // time spent running Wasm (counted in 10 ms epoch ticks); exceeding it stops the guest with ErrCPULimit
-	MaxObjects int           // BPF objects open at once: further loads return 0
-	MaxLinks   int           // programs attached at once: further attaches return -EMFILE
+	MaxObjects int           // BPF objects in the kernel at once: further loads return 0
+	MaxLinks   int           // programs attached at once: further attaches return -EMFILE (MaxFDs bounds them too)
+
+	// MaxFDs bounds the file descriptors the guest makes the host hold:
+	// its objects' maps, programs and BTF, its ring and perf buffer
+	// consumers (counted when their object loads) and its links (two each
+	// at most). A load past it returns 0 and an attach -EMFILE, so that no
+	// guest can use up the process's descriptors. Zero means
+	// DefaultMaxFDs; negative, no limit.
+	MaxFDs int
 	// MaxMapMemory bounds the kernel memory of the maps of the guest's open
 	// objects together, as estimated from each object before it loads
 	// (policy.Object.MapMemory): a load that would pass it returns 0.
 	MaxMapMemory uint64
 }
+
+// DefaultMaxFDs is MaxFDs when Config leaves it zero: a guest's objects
+// seldom hold more than a hundred.
+const DefaultMaxFDs = 1024
 
 // HostFunc is a custom host function: Func is a Go function as
 // wasmtime-go's Linker.FuncWrap takes it, with wasm-compatible parameter

@@ -27,7 +27,9 @@
 // [Instance.Terminate], cancelling the context given to Start, exceeding
 // Config.CPULimit, and [Runtime.Close] stop a guest wherever it is: in Wasm
 // code (wasmtime epoch interruption, checked every 10 ms), blocked in a
-// poll, inside a poll callback, sleeping or reading stdin in WASI. Wait's
+// poll, inside a poll callback, sleeping, reading stdin or writing to an
+// output nobody reads in WASI, or waiting for the verifier in a load (the
+// load then finishes in the background and closes its object). Wait's
 // error then matches the reason with errors.Is ([ErrTerminated],
 // [ErrCPULimit], or the context's cause). [Instance.Pause] holds the guest
 // at the same places; records stay in the kernel's ring and perf buffers
@@ -35,8 +37,11 @@
 //
 // However a guest ends, every link it attached is destroyed and every BPF
 // object it loaded is closed before [Instance.Done] is closed, so nothing
-// it created stays in the kernel; everything it wrote has reached
-// Config.Stdout and Config.Stderr by then.
+// it created stays in the kernel (but for a load it was stopped in, which
+// closes its object when the verifier is done); everything it wrote has
+// reached Config.Stdout and Config.Stderr by then, unless it was stopped
+// and a writer takes nothing more for 20 ms. [Runtime.Start] after or
+// during [Runtime.Close] returns [ErrClosed].
 //
 // # Isolation and limits
 //
@@ -47,9 +52,12 @@
 // memory before the host touches it, and a bad argument returns a negative
 // errno and a debug log line, never a crash. Config bounds a guest's
 // memory (MaxMemory: memory.grow fails inside the guest), its Wasm CPU
-// time (CPULimit), and the BPF objects and links it holds at once
-// (MaxObjects, MaxLinks: the refused call is logged at warn level, naming
-// the limit). A wall-clock bound is a context deadline.
+// time (CPULimit), the BPF objects and links it holds at once (MaxObjects,
+// MaxLinks), and the file descriptors it makes the host hold (MaxFDs, 1024
+// unless set): the refused call is logged at warn level, naming the limit.
+// A wall-clock bound is a context deadline. Every BPF object is read and
+// checked in Go before libbpf parses it (package internal/objcheck): what
+// would hang or crash libbpf is refused.
 //
 // What a guest's BPF objects may ask of the kernel is Config.Policy (nil:
 // the "observe" profile of package policy; policy.New(policy.All) grants

@@ -33,6 +33,10 @@ type guest struct {
 
 	objects    map[uint64]*object
 	lastHandle uint64
+	// held is every object still in the kernel: those in objects, and
+	// those the guest closed from a callback of their own poll, which stay
+	// until the poll returns. Limits count these.
+	held map[*object]struct{}
 	// maptab holds the map and program fds and buffer consumers of the
 	// guest's open objects for the host functions served in C
 	// (host/internal/cabi): wasm_bpf_map_operate and the batched poll.
@@ -59,6 +63,7 @@ type object struct {
 	buffers map[int32]buffer
 	polls   int  // polls of this object in progress (a callback may close it)
 	closing bool // closed by the guest while a poll was in progress
+	fds     int  // file descriptors the object holds, and its buffers may (see objectFDs)
 
 	analysis *policy.Object // what the policy admitted (host/policy.go)
 }
@@ -86,6 +91,7 @@ func newGuest(store *wasmtime.Store, ctl *control, cfg Config) *guest {
 		store:   store,
 		ctl:     ctl,
 		objects: map[uint64]*object{},
+		held:    map[*object]struct{}{},
 	}
 	g.maptab = cabi.New(func(fd, cmd int32, errno syscall.Errno, why string) {
 		args := []any{"fd", fd, "cmd", cmd, "errno", errno.Error()}
@@ -158,14 +164,37 @@ func (g *guest) close(o *object) {
 	}
 	o.obj.Close()
 	o.links, o.buffers = nil, nil
+	delete(g.held, o)
 }
 
-// closeAll closes every object the guest left open.
+// closeAll closes every object the guest left in the kernel.
 func (g *guest) closeAll() {
-	for _, o := range g.objects {
+	for o := range g.held {
 		o.polls = 0 // no poll is in progress once the guest has ended
 		g.close(o)
 	}
+}
+
+// links counts the attachments of the objects in the kernel.
+func (g *guest) links() int {
+	n := 0
+	for o := range g.held {
+		n += len(o.links)
+	}
+	return n
+}
+
+// fds counts the file descriptors the guest makes the host hold: its
+// objects' (and their buffers'), and its links'.
+func (g *guest) fds() int {
+	n := 0
+	for o := range g.held {
+		n += o.fds
+		for _, l := range o.links {
+			n += l.FDs()
+		}
+	}
+	return n
 }
 
 // end records what ends the guest inside a nested call; the first cause wins.
@@ -173,4 +202,15 @@ func (g *guest) end(err error) {
 	if g.fatal == nil {
 		g.fatal = err
 	}
+}
+
+// maxFDs is the guest's limit of file descriptors; 0 is none.
+func (g *guest) maxFDs() int {
+	switch {
+	case g.cfg.MaxFDs == 0:
+		return DefaultMaxFDs
+	case g.cfg.MaxFDs < 0:
+		return 0
+	}
+	return g.cfg.MaxFDs
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
@@ -25,6 +26,10 @@ type Instance struct {
 // everything after is reported by Wait. Cancelling ctx stops the guest as
 // Terminate does, with ctx's cause as the reason.
 func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instance, error) {
+	if err := rt.use(); err != nil {
+		return nil, err
+	}
+	defer rt.starts.Done()
 	cfg = cfg.withDefaults()
 	if err := checkHeader(wasm); err != nil {
 		return nil, err
@@ -73,7 +78,7 @@ func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instanc
 	if rt.closed {
 		rt.mu.Unlock()
 		release()
-		return nil, errors.New("runtime is closed")
+		return nil, ErrClosed
 	}
 	rt.live[inst] = struct{}{}
 	rt.guests.Add(1)
@@ -154,7 +159,7 @@ func (g *guest) run(linker *wasmtime.Linker, module *wasmtime.Module) (int, erro
 	case isGuestEnd(err):
 		callErr = err // the module's start function exited or trapped
 	default:
-		if g.cfg.MaxMemory > 0 {
+		if g.cfg.MaxMemory > 0 && strings.Contains(err.Error(), "memory") {
 			return 1, fmt.Errorf("instantiate (memory limit %d bytes): %w", g.cfg.MaxMemory, err)
 		}
 		return 1, fmt.Errorf("instantiate: %w", err)

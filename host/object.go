@@ -1,8 +1,10 @@
 package host
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -25,7 +27,7 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 		g.refuse(fn, syscall.EFAULT, "object range outside guest memory", "ptr", ptr, "size", size)
 		return retI64(0)
 	}
-	if max := g.cfg.MaxObjects; max > 0 && len(g.objects) >= max {
+	if max := g.cfg.MaxObjects; max > 0 && len(g.held) >= max {
 		g.fail(syscall.EMFILE, fmt.Sprintf("load refused: the guest holds as many BPF objects as it may, max_objects=%d (wasm-bpf --max-objects)", max))
 		return retI64(0)
 	}
@@ -36,12 +38,22 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 		return retI64(0)
 	}
 	o, err := g.open(handle, buf, analysis)
+	if err != nil && g.ctl.stopCause() != nil {
+		return nil, wasmtime.NewTrap(err.Error()) // stopped while the load ran
+	}
 	if err != nil {
 		g.failErr(err)
 		return retI64(0)
 	}
+	if o.fds = objectFDs(o); g.maxFDs() > 0 && g.fds()+o.fds > g.maxFDs() {
+		o.obj.Close()
+		g.fail(syscall.EMFILE, fmt.Sprintf("load refused: the object needs %d file descriptors and the guest holds %d of the %d it may, max_fds=%d (wasm-bpf --max-fds)",
+			o.fds, g.fds(), g.maxFDs(), g.maxFDs()))
+		return retI64(0)
+	}
 	g.lastHandle = handle
 	g.objects[handle] = o
+	g.held[o] = struct{}{}
 	for fd, m := range o.maps {
 		if err := g.maptab.Set(fd, m.typ, m.keySize, m.valueSize); err != nil {
 			g.close(o)
@@ -77,9 +89,11 @@ func (g *guest) open(handle uint64, elf []byte, analysis *policy.Object) (*objec
 		obj.Close()
 		return nil, err
 	}
-	if err := obj.Load(); err != nil {
-		err = g.explainLoad(elf, obj, err)
-		obj.Close()
+	if err := g.load(obj); err != nil {
+		if !errors.Is(err, errLoadAbandoned) { // else obj is not ours to read any more
+			err = g.explainLoad(elf, obj, err)
+			obj.Close()
+		}
 		return nil, err
 	}
 	o := &object{handle: handle, obj: obj, maps: map[int32]*mapRef{}, buffers: map[int32]buffer{}, analysis: analysis}
@@ -102,6 +116,35 @@ func (g *guest) open(handle uint64, elf []byte, analysis *policy.Object) (*objec
 	}
 	return o, nil
 }
+
+// load loads obj into the kernel, or returns why not; the caller then
+// closes obj, unless the error is errLoadAbandoned. The verifier may take
+// seconds, in a call nothing can interrupt, so the load
+// runs on a goroutine of its own and a stop ends the wait at once: the
+// load then finishes in the background and closes the object, leaving
+// nothing in the kernel.
+func (g *guest) load(obj *libbpf.Object) error {
+	result, abandon := make(chan error), make(chan struct{})
+	go func() {
+		err := obj.Load()
+		select {
+		case result <- err:
+		case <-abandon:
+			obj.Close()
+		}
+	}()
+	select {
+	case err := <-result:
+		return err
+	case <-g.ctl.done:
+		close(abandon)
+		return fmt.Errorf("load %q: %w: %w", obj.Name(), errLoadAbandoned, g.ctl.stopCause())
+	}
+}
+
+// errLoadAbandoned is a load the guest's stop abandoned: its object is
+// closed in the background when the kernel is done with it.
+var errLoadAbandoned = errors.New("abandoned, the guest was stopped")
 
 // objectName names a guest's BPF objects after its module, as libbpf
 // names objects after their file; map names like "<name>.rodata" derive
@@ -168,6 +211,10 @@ func (g *guest) attachProgram(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmti
 	if max := g.cfg.MaxLinks; max > 0 && g.links() >= max {
 		return retI32(g.fail(syscall.EMFILE, fmt.Sprintf("attach of %q refused: the guest holds as many links as it may, max_links=%d (wasm-bpf --max-links)", name, max)))
 	}
+	if max := g.maxFDs(); max > 0 && g.fds()+linkFDs(prog, target) > max {
+		return retI32(g.fail(syscall.EMFILE, fmt.Sprintf("attach of %q refused: the guest holds %d of the %d file descriptors it may, max_fds=%d (wasm-bpf --max-fds)",
+			name, g.fds(), max, max)))
+	}
 	link, err := attach(prog, target)
 	if err != nil {
 		return retI32(g.failErr(explainAttach(prog, target, err)))
@@ -197,11 +244,33 @@ func attach(p *libbpf.Program, target string) (*libbpf.Link, error) {
 	}
 }
 
-// links counts the attachments of all the guest's objects.
-func (g *guest) links() int {
-	n := 0
-	for _, o := range g.objects {
-		n += len(o.links)
+// linkFDs is how many file descriptors attach(p, target) makes the host
+// hold, at most.
+func linkFDs(p *libbpf.Program, target string) int {
+	t := p.Type()
+	if t == libbpf.ProgTypeSocketFilter || target != "" && (t == libbpf.ProgTypeXDP || t.IsCgroup()) {
+		return 1
+	}
+	return libbpf.MaxLinkFDs
+}
+
+// objectFDs is how many file descriptors a loaded object makes the host
+// hold: its own (maps, programs, BTF), and those its ring and perf buffer
+// consumers would (an epoll instance each, and a perf event per possible
+// CPU).
+func objectFDs(o *object) int {
+	cpus, err := libbpf.PossibleCPUs()
+	if err != nil {
+		cpus = runtime.NumCPU()
+	}
+	n := o.obj.FDs()
+	for _, m := range o.maps {
+		switch m.typ {
+		case libbpf.MapTypeRingBuf:
+			n++
+		case libbpf.MapTypePerfEventArray:
+			n += 1 + cpus
+		}
 	}
 	return n
 }

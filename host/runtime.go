@@ -1,6 +1,8 @@
 package host
 
 import (
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -10,6 +12,9 @@ import (
 // epochTick is how often the runtime advances wasmtime's epoch. A guest
 // running Wasm notices a pause, a stop or its CPU limit within one tick.
 const epochTick = 10 * time.Millisecond
+
+// ErrClosed is returned by Start after Close.
+var ErrClosed = errors.New("runtime is closed")
 
 // RuntimeConfig configures a Runtime.
 type RuntimeConfig struct {
@@ -33,6 +38,7 @@ type Runtime struct {
 	mu     sync.Mutex
 	live   map[*Instance]struct{}
 	closed bool
+	starts sync.WaitGroup // Starts in progress: they compile with the engine
 	guests sync.WaitGroup
 }
 
@@ -48,6 +54,10 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 		tickDone: make(chan struct{}),
 		live:     map[*Instance]struct{}{},
 	}
+	if err := rt.startWASI(); err != nil {
+		rt.engine.Close()
+		return nil, fmt.Errorf("WASI: %w", err)
+	}
 	if cfg.CacheDir != "" {
 		c, err := newCodeCache(cfg.CacheDir, engineFingerprint)
 		if err != nil {
@@ -58,6 +68,44 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 	}
 	go rt.tick()
 	return rt, nil
+}
+
+// wasiWarmup calls one WASI function that wasmtime serves.
+const wasiWarmup = `(module
+  (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "run") (drop (call $fdstat (i32.const 1) (i32.const 0)))))`
+
+// startWASI makes wasmtime create the state its WASI keeps for the whole
+// process (an async runtime, with its own file descriptors) now: wasmtime
+// creates it at the first WASI call a guest makes, and aborts the process
+// if that fails, as it does once a guest has used up the process's file
+// descriptors.
+func (rt *Runtime) startWASI() error {
+	wasm, err := wasmtime.Wat2Wasm(wasiWarmup)
+	if err != nil {
+		return err
+	}
+	module, err := wasmtime.NewModule(rt.engine, wasm)
+	if err != nil {
+		return err
+	}
+	defer module.Close()
+	store := wasmtime.NewStore(rt.engine)
+	defer store.Close()
+	store.SetEpochDeadline(1) // the epoch does not advance before tick runs
+	store.SetWasi(wasmtime.NewWasiConfig())
+	linker := wasmtime.NewLinker(rt.engine)
+	defer linker.Close()
+	if err := linker.DefineWasi(); err != nil {
+		return err
+	}
+	inst, err := linker.Instantiate(store, module)
+	if err != nil {
+		return err
+	}
+	_, err = inst.GetFunc(store, "run").Call(store)
+	return err
 }
 
 func (rt *Runtime) tick() {
@@ -74,8 +122,9 @@ func (rt *Runtime) tick() {
 	}
 }
 
-// Close stops every guest still running, waits for them to end, and
-// releases the engine.
+// Close stops every guest still running, waits for them to end and for
+// the Starts in progress to return (ErrClosed), and releases the engine.
+// Start after Close returns ErrClosed.
 func (rt *Runtime) Close() {
 	rt.closeOnce.Do(func() {
 		rt.mu.Lock()
@@ -84,11 +133,24 @@ func (rt *Runtime) Close() {
 			inst.Terminate()
 		}
 		rt.mu.Unlock()
+		rt.starts.Wait()
 		rt.guests.Wait()
 		close(rt.stopTick)
 		<-rt.tickDone
 		rt.engine.Close()
 	})
+}
+
+// use marks a Start in progress, so that Close leaves the engine until it
+// is done; it fails once Close has begun.
+func (rt *Runtime) use() error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return ErrClosed
+	}
+	rt.starts.Add(1)
+	return nil
 }
 
 // engineFingerprint names the engine's code generation settings in cache

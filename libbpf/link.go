@@ -90,6 +90,18 @@ func (p *Program) AttachSocket(iface string) (*Link, error) {
 // htons converts to network byte order on any host.
 func htons(v uint16) uint16 { return binary.NativeEndian.Uint16([]byte{byte(v >> 8), byte(v)}) }
 
+// MaxLinkFDs is the most file descriptors a link holds: a bpf_link of
+// libbpf's may hold a perf event as well as itself.
+const MaxLinkFDs = 2
+
+// FDs is how many file descriptors the link holds, at most.
+func (l *Link) FDs() int {
+	if l.link == nil {
+		return 1 // the socket
+	}
+	return MaxLinkFDs
+}
+
 // Destroy detaches the program (bpf_link__destroy, or closing the socket).
 func (l *Link) Destroy() {
 	if l.link != nil {

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"syscall"
 	"unsafe"
+
+	"github.com/wasm-bpf/wasm-bpf/internal/objcheck"
 )
 
 // Object is a BPF ELF object opened and loaded into the kernel.
@@ -25,7 +27,9 @@ func Open(name string, buf []byte) (*Object, error) {
 	if len(buf) == 0 {
 		return nil, fmt.Errorf("open %q: empty object: %w", name, syscall.EINVAL)
 	}
-	if err := checkELF(buf); err != nil {
+	// libbpf parses hostile objects badly (endless loops, crashes): each
+	// is read in Go first.
+	if err := objcheck.Check(buf); err != nil {
 		return nil, fmt.Errorf("open %q: %w (%w)", name, err, syscall.EINVAL)
 	}
 	cname := C.CString(name)
@@ -82,6 +86,26 @@ func (o *Object) Close() {
 		C.free(o.elf)
 		o.obj, o.elf = nil, nil
 	}
+}
+
+// FDs counts the file descriptors the loaded object holds: its maps', its
+// programs' and its BTF's.
+func (o *Object) FDs() int {
+	n := 0
+	if C.bpf_object__btf_fd(o.obj) >= 0 {
+		n++
+	}
+	for m := C.bpf_object__next_map(o.obj, nil); m != nil; m = C.bpf_object__next_map(o.obj, m) {
+		if C.bpf_map__fd(m) >= 0 {
+			n++
+		}
+	}
+	for p := C.bpf_object__next_program(o.obj, nil); p != nil; p = C.bpf_object__next_program(o.obj, p) {
+		if C.bpf_program__fd(p) >= 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // Program returns the program whose function is called name.

@@ -11,6 +11,8 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
+
+	"github.com/wasm-bpf/wasm-bpf/internal/objcheck"
 )
 
 // Object is what one BPF ELF object asks of the kernel.
@@ -115,6 +117,12 @@ func (o *Object) Program(name string) (*Program, bool) {
 // could only reach code in those sections, and a kfunc only through a BTF
 // declaration, so checking these sets too leaves no way around the check.
 func Analyze(obj []byte) (o *Object, err error) {
+	// First what libbpf will be given too: a hostile object can otherwise
+	// take cilium/ebpf's BTF decoder deeper than Go's stack (a fatal error,
+	// which recover does not catch).
+	if err := objcheck.Check(obj); err != nil {
+		return nil, err
+	}
 	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
 		return nil, fmt.Errorf("possible CPUs: %w", err)

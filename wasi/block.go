@@ -16,10 +16,11 @@ import (
 )
 
 // wasmtime's WASI blocks in host code that epoch interruption cannot
-// reach: a guest sleeping (poll_oneoff) or reading stdin could not be
-// stopped. poll_oneoff and fd_read are served here instead, waiting on the
-// guest's interrupt channel as well, with clock_time_get so that both agree
-// on the monotonic clock, the kernel's. The guest has no other readable fds (no preopened
+// reach: a guest sleeping (poll_oneoff), reading stdin or writing to a full
+// pipe could not be stopped. poll_oneoff, fd_read and fd_write are served
+// here instead, waiting on the guest's interrupt channel as well, with
+// clock_time_get so that both agree on the monotonic clock, the kernel's.
+// The guest has no other readable or writable fds (no preopened
 // directories, no sockets), so these are complete; wasmtime's functions
 // cannot be called from here as fallbacks (they need a Wasm caller).
 
@@ -37,11 +38,12 @@ var ErrInterrupted = errors.New("blocking WASI call interrupted: guest stopped")
 
 const moduleWASI = "wasi_snapshot_preview1"
 
-// Define replaces wasmtime's poll_oneoff, fd_read and clock_time_get in
-// linker (which must already hold wasmtime's WASI) with versions whose
-// waits end when interrupt is closed.
+// Define replaces wasmtime's poll_oneoff, fd_read, fd_write and
+// clock_time_get in linker (which must already hold wasmtime's WASI) with
+// versions whose waits end when interrupt is closed.
 func (s *Streams) Define(linker *wasmtime.Linker, store *wasmtime.Store, interrupt <-chan struct{}) error {
 	i32 := wasmtime.NewValType(wasmtime.KindI32)
+	s.interrupt = interrupt
 	b := &blocking{streams: s, interrupt: interrupt, mono0: monotonic(), t0: time.Now()}
 	defs := []struct {
 		name   string
@@ -50,6 +52,7 @@ func (s *Streams) Define(linker *wasmtime.Linker, store *wasmtime.Store, interru
 	}{
 		{"poll_oneoff", []*wasmtime.ValType{i32, i32, i32, i32}, b.pollOneoff},
 		{"fd_read", []*wasmtime.ValType{i32, i32, i32, i32}, b.fdRead},
+		{"fd_write", []*wasmtime.ValType{i32, i32, i32, i32}, b.fdWrite},
 	}
 	linker.AllowShadowing(true)
 	defer linker.AllowShadowing(false)
@@ -121,10 +124,12 @@ func (b *blocking) pollOneoff(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmti
 	if n == 0 || n > 1<<16 {
 		return ret(errnoInval)
 	}
+	// Guest ranges are taken as slices, whose bounds are ints: with a
+	// 4 GiB memory, the end of a range can be 1<<32, which a uint32 wraps.
 	mem := memory(c)
 	subs, ok1 := mem.Slice(in, n*subSize)
-	_, ok2 := mem.Slice(out, n*eventSize)
-	_, ok3 := mem.Slice(neventsPtr, 4)
+	events, ok2 := mem.Slice(out, n*eventSize)
+	nevents, ok3 := mem.Slice(neventsPtr, 4)
 	if !ok1 || !ok2 || !ok3 {
 		return ret(errnoFault)
 	}
@@ -168,9 +173,8 @@ func (b *blocking) pollOneoff(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmti
 		timer = t.C
 	}
 	for {
-		nevents := b.events(mem, subs, deadlines, out)
-		if nevents > 0 {
-			binary.LittleEndian.PutUint32(mem[neventsPtr:], nevents)
+		if n := b.events(events, subs, deadlines); n > 0 {
+			binary.LittleEndian.PutUint32(nevents, n)
 			return ret(errnoSuccess)
 		}
 		var stdin <-chan []byte
@@ -187,9 +191,9 @@ func (b *blocking) pollOneoff(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmti
 	}
 }
 
-// events writes an event for every subscription that is ready now and
-// returns how many.
-func (b *blocking) events(mem guestmem.Memory, subs []byte, deadlines []time.Time, out uint32) uint32 {
+// events writes an event for every subscription that is ready now to out,
+// and returns how many.
+func (b *blocking) events(out, subs []byte, deadlines []time.Time) uint32 {
 	now := time.Now()
 	var n uint32
 	for i := range uint32(len(deadlines)) {
@@ -217,7 +221,7 @@ func (b *blocking) events(mem guestmem.Memory, subs []byte, deadlines []time.Tim
 		default:
 			errno = errnoBadf
 		}
-		ev := mem[out+n*eventSize : out+(n+1)*eventSize]
+		ev := out[n*eventSize : (n+1)*eventSize]
 		clear(ev)
 		copy(ev[0:8], sub[0:8]) // userdata
 		binary.LittleEndian.PutUint16(ev[8:], errno)
@@ -235,21 +239,9 @@ func (b *blocking) fdRead(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.V
 	if fd != 0 {
 		return ret(errnoBadf)
 	}
-	mem := memory(c)
-	vecs, ok := mem.Slice(iovs, iovsLen*8)
-	if iovsLen > 1<<16 || !ok {
-		return ret(errnoFault)
-	}
-	if _, ok := mem.Slice(nreadPtr, 4); !ok {
-		return ret(errnoFault)
-	}
-	var bufs [][]byte
-	for i := range iovsLen {
-		buf, ok := mem.Slice(binary.LittleEndian.Uint32(vecs[i*8:]), binary.LittleEndian.Uint32(vecs[i*8+4:]))
-		if !ok {
-			return ret(errnoFault)
-		}
-		bufs = append(bufs, buf)
+	bufs, nread, errno := iovecs(memory(c), iovs, iovsLen, nreadPtr)
+	if errno != errnoSuccess {
+		return ret(errno)
 	}
 	n := 0
 	if b.streams.stdin != nil {
@@ -258,8 +250,31 @@ func (b *blocking) fdRead(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.V
 			return nil, wasmtime.NewTrap(err.Error())
 		}
 	}
-	binary.LittleEndian.PutUint32(mem[nreadPtr:], uint32(n))
+	binary.LittleEndian.PutUint32(nread, uint32(n))
 	return ret(errnoSuccess)
+}
+
+// iovecs checks the arguments of fd_read and fd_write: the buffers of the
+// iovec array at iovs (n of them), and the 4 bytes at countPtr where the
+// call stores how much it read or wrote.
+func iovecs(mem guestmem.Memory, iovs, n, countPtr uint32) (bufs [][]byte, count []byte, errno int32) {
+	if n > 1<<16 {
+		return nil, nil, errnoFault
+	}
+	vecs, ok := mem.Slice(iovs, n*8)
+	if !ok {
+		return nil, nil, errnoFault
+	}
+	if count, ok = mem.Slice(countPtr, 4); !ok {
+		return nil, nil, errnoFault
+	}
+	bufs = make([][]byte, n)
+	for i := range n {
+		if bufs[i], ok = mem.Slice(binary.LittleEndian.Uint32(vecs[i*8:]), binary.LittleEndian.Uint32(vecs[i*8+4:])); !ok {
+			return nil, nil, errnoFault
+		}
+	}
+	return bufs, count, errnoSuccess
 }
 
 // stdinPump reads the host's stdin in its own goroutine, so a guest read

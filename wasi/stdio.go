@@ -22,14 +22,13 @@ type Config struct {
 // Streams is the host side of a guest's standard streams.
 type Streams struct {
 	closeOnce sync.Once
-	ours      []*os.File // pipe ends the host still holds
-	copies    sync.WaitGroup
-	stdin     *stdinPump // nil: the guest's stdin is empty
+	out       *outputs
+	stdin     *stdinPump      // nil: the guest's stdin is empty
+	interrupt <-chan struct{} // closed when the guest is stopped (see Define)
 }
 
 // Configure builds the WASI configuration for cfg and installs it in store.
-// Call Wait after the store is closed: the guest's copies of the pipes
-// close with the store, and Wait then flushes the rest of its output.
+// Call Wait once the guest has ended: it flushes the rest of its output.
 func Configure(store *wasmtime.Store, cfg Config) (*Streams, error) {
 	wc := wasmtime.NewWasiConfig()
 	wc.SetArgv(cfg.Args)
@@ -39,15 +38,17 @@ func Configure(store *wasmtime.Store, cfg Config) (*Streams, error) {
 	}
 	wc.SetEnv(keys, values)
 
-	s := &Streams{}
+	s := &Streams{out: newOutputs(cfg.Stdout, cfg.Stderr)}
 	s.setStdin(cfg.Stdin)
-	if err := s.output(cfg.Stdout, 1, wc.InheritStdout, wc.SetStdoutFile); err != nil {
-		s.Wait()
-		return nil, fmt.Errorf("stdout: %w", err)
+	// The guest's writes are served by fd_write here (see Define), never
+	// by wasmtime; wasmtime only answers fd_fdstat_get, so that a guest
+	// writing to the process's own terminal sees one (and flushes by
+	// line) as it would under wasmtime.
+	if isProcessFD(cfg.Stdout, 1) {
+		wc.InheritStdout()
 	}
-	if err := s.output(cfg.Stderr, 2, wc.InheritStderr, wc.SetStderrFile); err != nil {
-		s.Wait()
-		return nil, fmt.Errorf("stderr: %w", err)
+	if isProcessFD(cfg.Stderr, 2) {
+		wc.InheritStderr()
 	}
 	store.SetWasi(wc)
 	return s, nil
@@ -64,9 +65,11 @@ func splitEnv(env []string) (keys, values []string, err error) {
 	return keys, values, nil
 }
 
-// fdPath names an open descriptor of this process as a path, the only way
-// to hand a pipe to wasmtime-go; wasmtime opens it again and keeps its own.
-func fdPath(f *os.File) string { return fmt.Sprintf("/proc/self/fd/%d", f.Fd()) }
+// isProcessFD reports whether w is the process's own descriptor fd.
+func isProcessFD(w io.Writer, fd uintptr) bool {
+	f, ok := w.(*os.File)
+	return ok && f.Fd() == fd
+}
 
 // setStdin leaves wasmtime's stdin empty (its default, which needs no
 // /dev/null: the runtime may run in an empty chroot): the guest's reads of
@@ -78,46 +81,13 @@ func (s *Streams) setStdin(r io.Reader) {
 	}
 }
 
-// output connects the guest's stream to w: the process's own stream (fd)
-// is inherited, anything else goes through a pipe.
-func (s *Streams) output(w io.Writer, fd uintptr, inherit func(), setFile func(string) error) error {
-	if w == nil {
-		return nil // wasmtime's default sink
-	}
-	if f, ok := w.(*os.File); ok && f.Fd() == fd {
-		inherit()
-		return nil
-	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	if err := setFile(fdPath(pw)); err != nil {
-		pr.Close()
-		pw.Close()
-		return err
-	}
-	pw.Close() // wasmtime holds its own write end now
-	s.ours = append(s.ours, pr)
-	s.copies.Add(1)
-	go func() {
-		defer s.copies.Done()
-		// A failing writer must not block the guest on a full pipe.
-		if _, err := io.Copy(w, pr); err != nil {
-			io.Copy(io.Discard, pr)
-		}
-	}()
-	return nil
-}
-
-// Wait waits until everything the guest wrote has reached the writers.
-// The store must be closed first, or Wait blocks until it is.
+// Wait waits until everything the guest wrote has reached the writers, or,
+// if the guest was stopped, until the writers take no more of it (a
+// writer blocked for good must not keep a stopped guest from ending; what
+// it takes later is still written, by a goroutine left behind).
 func (s *Streams) Wait() {
-	s.copies.Wait()
 	s.closeOnce.Do(func() {
-		for _, f := range s.ours {
-			f.Close()
-		}
+		s.out.close(s.interrupt)
 		if s.stdin != nil {
 			close(s.stdin.stop)
 		}

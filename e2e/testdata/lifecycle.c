@@ -1,5 +1,5 @@
 /* lifecycle.c: a guest for the embedding API's pause, resume and terminate.
- * usage: lifecycle.wasm deliver|slow|hang|foreign [STOPCOMM]
+ * usage: lifecycle.wasm deliver|slow|hang|trap|limits|foreign|reload [STOPCOMM]
  *   deliver  prints "event <pid> <ppid> <comm>" per exec until STOPCOMM
  *   slow     for an exec of STOPCOMM: prints "begin <comm>", runs Wasm for
  *            300 ms in the callback, prints "end <comm>" and returns
@@ -10,6 +10,10 @@
  *   foreign  reads a map fd of another guest from stdin and prints what
  *            map_operate ("lookup <ret>") and buffer_poll ("poll <ret>")
  *            say to it, then waits for execs as deliver does
+ *   reload   in the callback of its first record, closes its object and
+ *            loads and attaches it again ("inner load <ok>", "inner attach
+ *            <ret>"); once the poll has returned, does the same ("outer
+ *            load <ok>", "outer attach <ret>")
  * Every mode prints "fd <ring buffer fd>" and "ready" once attached. */
 #include <time.h>
 
@@ -35,6 +39,18 @@ static void spin_ms(int64_t ms)
 }
 
 static const char *mode;
+static uint64_t current; /* the object reload's callback closes */
+
+/* Loads the object again and attaches it; prints "<when> load <ok>" and
+ * "<when> attach <ret>". */
+static void reload(const char *when)
+{
+	uint64_t h = wasm_load_bpf_object(leak_bpf, (int)leak_bpf_len);
+
+	say("%s load %d", when, h != 0);
+	if (h)
+		say("%s attach %d", when, wasm_attach_bpf_program(h, "wbleak_exec", NULL));
+}
 
 static int on_record(void *ctx, void *data, unsigned int size)
 {
@@ -42,6 +58,14 @@ static int on_record(void *ctx, void *data, unsigned int size)
 
 	if (strcmp(mode, "trap") == 0)
 		__builtin_trap();
+	if (strcmp(mode, "reload") == 0) {
+		if (!((struct watch *)ctx)->done) {
+			((struct watch *)ctx)->done = 1;
+			wasm_close_bpf_object(current);
+			reload("inner");
+		}
+		return 0;
+	}
 	if (strcmp(mode, "slow") != 0 && strcmp(mode, "hang") != 0)
 		return print_event(ctx, data, size);
 	if (size < sizeof(e))
@@ -67,7 +91,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc < 2)
-		die("usage: %s deliver|slow|hang|foreign [STOPCOMM]", argv[0]);
+		die("usage: %s deliver|slow|hang|trap|limits|foreign|reload [STOPCOMM]", argv[0]);
 	mode = argv[1];
 	w.stop = argc > 2 ? argv[2] : "";
 
@@ -81,7 +105,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	h = must_load(leak_bpf, leak_bpf_len);
+	h = current = must_load(leak_bpf, leak_bpf_len);
 	fd = must_map_fd(h, "wbleak_rb");
 	must_attach(h, "wbleak_exec", NULL);
 	say("fd %d", fd);
@@ -105,6 +129,8 @@ int main(int argc, char **argv)
 		if (n < 0)
 			die("poll: %d", n);
 	}
+	if (strcmp(mode, "reload") == 0)
+		reload("outer");
 	say("done");
 	return 0;
 }

@@ -1,0 +1,68 @@
+package e2e
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
+)
+
+// startLimited runs the CLI under prlimit(1), with the process's file
+// descriptor limit (soft and hard) set to nofile.
+func startLimited(t *testing.T, nofile string, flags []string, wasm string, args ...string) *guest {
+	t.Helper()
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		testenv.Unavailable(t, "prlimit(1) not found: %v", err)
+	}
+	argv := append(append(append([]string{"--nofile=" + nofile + ":" + nofile, tc.CLIT(t)}, flags...), wasm), args...)
+	return startCommand(t, "prlimit "+strings.Join(argv, " "), exec.Command(prlimit, argv...))
+}
+
+// A guest that makes the host hold file descriptors until the process has
+// none left still writes to stdout afterwards and exits as it means to:
+// what the runtime needs to serve it exists before it runs. (wasmtime
+// created its WASI state at the guest's first write after that, failed
+// with EMFILE, and aborted the process.)
+func TestFDExhaustionLeavesTheHostStanding(t *testing.T) {
+	testenv.RequireBPF(t)
+	wasm := guestWasm(t, "exhaust", []string{"exhaust"})
+	for _, mode := range []string{"sockets", "objects"} {
+		t.Run(mode, func(t *testing.T) {
+			g := startLimited(t, "100", []string{"--max-fds", "-1"}, wasm, mode, "3")
+			code := g.waitExit(exitTimeout)
+			g.waitLine("line 2", 0)
+			if code != 0 {
+				g.fatalf("exit %d, want 0", code)
+			}
+			t.Logf("%s", g.stdout.snapshot()[0].text)
+		})
+	}
+}
+
+// --max-fds bounds what one guest makes the host hold, long before the
+// process runs out: the attach or load past it is refused, the log names
+// the limit, and the guest goes on.
+func TestMaxFDs(t *testing.T) {
+	testenv.RequireBPF(t)
+	wasm := guestWasm(t, "exhaust", []string{"exhaust"})
+	for _, c := range []struct{ mode, want string }{
+		// The object holds 4 descriptors (a map, a program, BTF, and the
+		// ring buffer's epoll instance when it is polled), a socket 1.
+		{"sockets", "attached 60 -24"},
+		{"objects", "objects 16 0"},
+	} {
+		t.Run(c.mode, func(t *testing.T) {
+			g := startCLI(t, []string{"--max-fds", "64"}, wasm, c.mode)
+			if code := g.waitExit(exitTimeout); code != 0 {
+				g.fatalf("exit %d, want 0", code)
+			}
+			g.waitLine(c.want, 0)
+			g.waitLine("still writing", 0)
+			if !strings.Contains(g.stderr.String(), "max_fds=64") {
+				g.errorf("the log does not name the limit (max_fds=64)")
+			}
+		})
+	}
+}
