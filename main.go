@@ -44,6 +44,7 @@ func runFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "cpu-limit", Usage: "stop the guest after `DURATION` of running Wasm code"},
 		&cli.IntFlag{Name: "max-objects", Usage: "refuse to load more than `N` BPF objects at once"},
 		&cli.IntFlag{Name: "max-links", Usage: "refuse to attach more than `N` programs at once"},
+		&cli.StringFlag{Name: "btf", Usage: "relocate the guest's BPF objects against the kernel BTF in `FILE` (for kernels without /sys/kernel/btf/vmlinux; BTFHub has such files)"},
 		&cli.BoolFlag{Name: "no-cache", Usage: "compile the module every time instead of using the compile cache ($XDG_CACHE_HOME/wasm-bpf)"},
 	}
 }
@@ -102,6 +103,14 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		return 2, fmt.Errorf("--max-memory: %w", err)
 	}
 
+	btf := c.String("btf")
+	if btf != "" {
+		// libbpf would only say "failed to parse target BTF" at load.
+		if _, err := os.Stat(btf); err != nil {
+			return 2, fmt.Errorf("--btf: %w", err)
+		}
+	}
+
 	level := slog.LevelInfo
 	if c.Bool("verbose") {
 		level = slog.LevelDebug
@@ -156,6 +165,7 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		CPULimit:       c.Duration("cpu-limit"),
 		MaxObjects:     c.Int("max-objects"),
 		MaxLinks:       c.Int("max-links"),
+		BTFPath:        btf,
 	})
 	if err != nil {
 		return 1, fmt.Errorf("%s: %w", path, err)

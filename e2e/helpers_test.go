@@ -168,12 +168,18 @@ type guest struct {
 // startCLI runs `wasm-bpf [flags...] wasm args...` built by the toolchain.
 func startCLI(t *testing.T, flags []string, wasm string, args ...string) *guest {
 	t.Helper()
-	bin := tc.CLIT(t)
-	argv := append(append(append([]string{}, flags...), wasm), args...)
-	cmd := exec.Command(bin, argv...)
+	argv := append(append(append([]string{tc.CLIT(t)}, flags...), wasm), args...)
+	return startCommand(t, argv...)
+}
+
+// startCommand runs argv, a command that runs the CLI (the CLI itself, or
+// a wrapper that execs it, so that signals reach it).
+func startCommand(t *testing.T, argv ...string) *guest {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
 	g := &guest{
 		t:      t,
-		desc:   "wasm-bpf " + strings.Join(argv, " "),
+		desc:   strings.Join(argv, " "),
 		stdout: newLineLog(),
 		stderr: &lockedBuffer{},
 		cmd:    cmd,

@@ -2,6 +2,7 @@ package host
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -48,7 +49,7 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 }
 
 func (g *guest) open(handle uint64, elf []byte) (*object, error) {
-	obj, err := libbpf.Open(g.name, elf)
+	obj, err := libbpf.Open(g.name, elf, libbpf.OpenOptions{BTFPath: g.cfg.BTFPath})
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +61,10 @@ func (g *guest) open(handle uint64, elf []byte) (*object, error) {
 	}
 	if err := obj.Load(); err != nil {
 		obj.Close()
+		if _, serr := os.Stat(vmlinuxBTF); serr != nil && g.cfg.BTFPath == "" {
+			g.log.Error("the kernel exposes no BTF, which CO-RE relocations need; give the kernel's BTF in a file (wasm-bpf run --btf FILE; BTFHub has it for many kernels)",
+				"missing", vmlinuxBTF, "err", err)
+		}
 		return nil, err
 	}
 	o := &object{handle: handle, obj: obj, maps: map[int32]*mapRef{}, buffers: map[int32]buffer{}}
@@ -77,6 +82,9 @@ func (g *guest) open(handle uint64, elf []byte) (*object, error) {
 	}
 	return o, nil
 }
+
+// vmlinuxBTF is where the kernel exposes its own BTF.
+const vmlinuxBTF = "/sys/kernel/btf/vmlinux"
 
 // objectName names a guest's BPF objects after its module, as libbpf
 // names objects after their file; map names like "<name>.rodata" derive
