@@ -11,11 +11,24 @@
 
 static int wb_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char buf[1024];
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	char buf[1024], *msg = buf;
+	va_list again;
+	int n;
+
+	va_copy(again, ap);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	/* A verifier log runs to kilobytes, and its last lines say why the
+	 * program was refused: never cut it. */
+	if (n >= (int)sizeof(buf) && (msg = malloc((size_t)n + 1)) != NULL)
+		vsnprintf(msg, (size_t)n + 1, fmt, again);
+	else
+		msg = buf;
+	va_end(again);
 	if (n < 0)
 		return n;
-	wbGoPrint((int)level, buf);
+	wbGoPrint((int)level, msg);
+	if (msg != buf)
+		free(msg);
 	return n;
 }
 
