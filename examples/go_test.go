@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
 )
 
 // goTool is the go command the Go examples are built with: the one on
@@ -120,6 +122,9 @@ func TestGoLSM(t *testing.T) {
 	}
 	code := g.wait(lineTimeout)
 	stderr := strings.TrimSpace(g.errText())
+	if testenv.Required("lsm") {
+		t.Fatalf("go-lsm exited %d without running, on a kernel that must run it (%s); stderr:\n%s", code, testenv.RequiredEnv, stderr)
+	}
 	if code == 0 {
 		t.Errorf("go-lsm exited 0 without running; stderr:\n%s", stderr)
 	}

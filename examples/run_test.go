@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
 )
 
 const lineTimeout = 10 * time.Second
@@ -266,6 +268,9 @@ func TestLSM(t *testing.T) {
 		// The kernel refused the program: the user sees one clear line.
 		code := g.wait(lineTimeout)
 		stderr := strings.TrimSpace(g.errText())
+		if testenv.Required("lsm") {
+			t.Fatalf("lsm exited %d without running, on a kernel that must run it (%s); stderr:\n%s", code, testenv.RequiredEnv, stderr)
+		}
 		if code == 0 {
 			t.Errorf("lsm exited 0 without running; stderr:\n%s", stderr)
 		}
@@ -302,4 +307,64 @@ func TestLSM(t *testing.T) {
 	if !strings.Contains(strings.Join(g.seen, "\n"), "denied 1 rmdir(s)") {
 		t.Errorf("want denied 1, got:\n%s", strings.Join(g.seen, "\n"))
 	}
+}
+
+// TestFentry: fentry and fexit on vfs_rmdir report an rmdir on the way in
+// and on the way out, with its result. Where the kernel refuses BPF
+// trampolines (this project's development machine answers EPERM), the user
+// is told so in one line, and the kernel's answer in the debug log is
+// EPERM; scripts/kernel-matrix.sh runs the test on kernels that must run it.
+func TestFentry(t *testing.T) {
+	g := startNoWait(t, nil, "fentry")
+	first, ok := <-g.lines
+	if !ok {
+		code := g.wait(lineTimeout)
+		stderr := strings.TrimSpace(g.errText())
+		if testenv.Required("fentry") {
+			t.Fatalf("fentry exited %d without running, on a kernel that must run it (%s); stderr:\n%s", code, testenv.RequiredEnv, stderr)
+		}
+		if code == 0 {
+			t.Errorf("fentry exited 0 without running; stderr:\n%s", stderr)
+		}
+		if lines := strings.Split(stderr, "\n"); len(lines) != 1 {
+			t.Errorf("want one line on stderr, got %d:\n%s", len(lines), stderr)
+		}
+		for _, want := range []string{"kernel refused", "fentry/fexit", "BPF trampolines", "lockdown", "wasm-bpf -v"} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("refusal line lacks %q: %s", want, stderr)
+			}
+		}
+		out, _ := exec.Command(tc.CLIT(t), "-v", filepath.Join(examplesDir(t), "fentry", "fentry.wasm")).CombinedOutput()
+		if want := "prog 'rmdir_entry': BPF program load failed: Operation not permitted"; !strings.Contains(string(out), want) {
+			t.Errorf("wasm-bpf -v does not show the kernel's EPERM (%q):\n%s", want, out)
+		}
+		t.Logf("kernel refused fentry here (EPERM); the user saw: %s", stderr)
+		return
+	}
+	g.seen = append(g.seen, first)
+	if !regexp.MustCompile(`^EVENT\s+PID\s+COMM\s+NAME$`).MatchString(first) {
+		t.Fatalf("unexpected first line %q", first)
+	}
+	dir := t.TempDir()
+	name := fmt.Sprintf("wbfentry-%d", time.Now().UnixNano())
+	empty, full := filepath.Join(dir, name), filepath.Join(dir, name+"-full")
+	for _, d := range []string{empty, full} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(full, "f"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Rmdir(empty); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Rmdir(full); !errors.Is(err, syscall.ENOTEMPTY) {
+		t.Fatalf("rmdir %s: %v, want ENOTEMPTY", full, err)
+	}
+	pid, q := os.Getpid(), regexp.QuoteMeta(name)
+	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^ENTER\s+%d\s+\S+\s+%s$`, pid, q)), lineTimeout)
+	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^EXIT\s+%d\s+\S+\s+%s -> 0$`, pid, q)), lineTimeout)
+	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^ENTER\s+%d\s+\S+\s+%s-full$`, pid, q)), lineTimeout)
+	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^EXIT\s+%d\s+\S+\s+%s-full -> -%d$`, pid, q, int(syscall.ENOTEMPTY))), lineTimeout)
 }
