@@ -42,13 +42,21 @@ func TestGoExecve(t *testing.T) {
 // the callback-wrapper import with an exported go-callback per record.
 func TestGoExecveCallbackWrapper(t *testing.T) {
 	dir := filepath.Join(examplesDir(t), "go-execve")
-	wasm := filepath.Join(t.TempDir(), "go-execve-cb.wasm")
-	cmd := exec.Command(goTool(), "build", "-tags", "wasmbpf_callback", "-trimpath", "-o", wasm, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build -tags wasmbpf_callback: %v\n%s", err, out)
+	// Built once per store, as the examples are (the VMs of
+	// scripts/kernel-matrix.sh have no Go toolchain).
+	out, err := tc.Stored("go-execve-cb", func(out string) error {
+		cmd := exec.Command(goTool(), "build", "-tags", "wasmbpf_callback", "-trimpath", "-o", filepath.Join(out, "go-execve-cb.wasm"), ".")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build -tags wasmbpf_callback: %v\n%s", err, msg)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	wasm := filepath.Join(out, "go-execve-cb.wasm")
 	if out, _ := exec.Command("grep", "-c", "wasm_bpf_ext", wasm).Output(); strings.TrimSpace(string(out)) != "0" {
 		t.Errorf("the callback-wrapper build still imports wasm_bpf_ext")
 	}

@@ -9,6 +9,8 @@ packages=(
 	clang lld llvm wasi-libc libclang-rt-14-dev-wasm32
 	bpftool iproute2 xxd
 	file # scripts/build-static.sh checks its result with it
+	# scripts/kernel-matrix.sh: the VMs and their initramfs
+	qemu-system-x86 busybox-static cpio xz-utils
 )
 
 export DEBIAN_FRONTEND=noninteractive

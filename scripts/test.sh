@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test.sh: on a fresh machine, install what is needed and run the whole test
-# suite, kernel end-to-end tests included. With CI=true a test that needs
-# BPF fails rather than skips when BPF is unavailable.
+# suite, kernel end-to-end tests included, on this kernel and, in VMs, on
+# Debian's 6.1 and 6.12 (scripts/kernel-matrix.sh). With CI=true a test that
+# needs BPF (or QEMU, for the VMs) fails rather than skips when it is
+# unavailable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -14,10 +16,17 @@ if [ -n "$unformatted" ]; then
 	echo "gofmt needed: $unformatted" >&2
 	exit 1
 fi
-go test -count=1 -timeout 15m ./...
+# The guests the tests build are kept (internal/testenv's store) for the
+# kernel matrix below, whose VMs have no toolchain.
+store=$(mktemp -d /tmp/wasm-bpf-store.XXXXXX)
+trap 'rm -rf "$store"' EXIT
+WASM_BPF_TESTENV_STORE=$store go test -count=1 -timeout 15m ./...
 # The embedding API is shared by goroutines: run it under the race detector too.
 go test -race -count=1 -timeout 5m ./host/...
 # The release binary: static and self-checked, then the example tests and the parity guests (docs/parity.md) with it.
 bash scripts/build-static.sh
 WASM_BPF_BIN=$PWD/dist/wasm-bpf go test -count=1 -timeout 5m -skip TestEmbed ./examples/ # TestEmbed runs no CLI
-WASM_BPF_BIN=$PWD/dist/wasm-bpf bash scripts/parity.sh
+WASM_BPF_BIN=$PWD/dist/wasm-bpf PARITY_GUESTS=$store/parity bash scripts/parity.sh
+# The same suites on other kernels (6.1 and 6.12, where LSM and fentry
+# load), each booted under QEMU.
+WASM_BPF_BIN=$PWD/dist/wasm-bpf bash scripts/kernel-matrix.sh --store "$store"

@@ -266,8 +266,10 @@ func (tc *Toolchain) BPFObject(src string, defines ...string) (string, error) {
 		if err != nil {
 			return err
 		}
+		// Source paths in the BTF relative to the repository: the same
+		// object wherever the tree is.
 		args := []string{"-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_" + arch,
-			"-I" + vmlinux, "-I" + filepath.Dir(src)}
+			"-ffile-prefix-map=" + tc.root + "/=", "-I" + vmlinux, "-I" + filepath.Dir(src)}
 		for _, d := range defines {
 			args = append(args, "-D"+d)
 		}
