@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
 )
 
 // goTool is the go command the Go examples are built with: the one on
@@ -128,21 +126,6 @@ func TestGoLSM(t *testing.T) {
 		}
 		return
 	}
-	code := g.wait(lineTimeout)
-	stderr := strings.TrimSpace(g.errText())
-	if testenv.Required("lsm") {
-		t.Fatalf("go-lsm exited %d without running, on a kernel that must run it (%s); stderr:\n%s", code, testenv.RequiredEnv, stderr)
-	}
-	if code == 0 {
-		t.Errorf("go-lsm exited 0 without running; stderr:\n%s", stderr)
-	}
-	if lines := strings.Split(stderr, "\n"); len(lines) != 1 {
-		t.Errorf("want one line on stderr, got %d:\n%s", len(lines), stderr)
-	}
-	for _, want := range []string{"go-lsm: the kernel refused", "BPF LSM", "not be enabled", "lockdown"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("refusal line lacks %q: %s", want, stderr)
-		}
-	}
+	stderr := checkRefusal(t, g, "lsm", "go-lsm: the kernel refused", "BPF LSM", "not be enabled", "lockdown")
 	t.Logf("kernel refused BPF LSM here; the user saw: %s", stderr)
 }

@@ -265,23 +265,7 @@ func TestLSM(t *testing.T) {
 	g := startNoWait(t, nil, "lsm", name, "3")
 	first, ok := <-g.lines
 	if !ok {
-		// The kernel refused the program: the user sees one clear line.
-		code := g.wait(lineTimeout)
-		stderr := strings.TrimSpace(g.errText())
-		if testenv.Required("lsm") {
-			t.Fatalf("lsm exited %d without running, on a kernel that must run it (%s); stderr:\n%s", code, testenv.RequiredEnv, stderr)
-		}
-		if code == 0 {
-			t.Errorf("lsm exited 0 without running; stderr:\n%s", stderr)
-		}
-		if lines := strings.Split(stderr, "\n"); len(lines) != 1 {
-			t.Errorf("want one line on stderr, got %d:\n%s", len(lines), stderr)
-		}
-		for _, want := range []string{"kernel refused", "BPF LSM", "not be enabled", "lockdown"} {
-			if !strings.Contains(stderr, want) {
-				t.Errorf("refusal line lacks %q: %s", want, stderr)
-			}
-		}
+		stderr := checkRefusal(t, g, "lsm", "lsm: the kernel refused", "BPF LSM", "not be enabled", "lockdown")
 		t.Logf("kernel refused BPF LSM here; the user saw: %s", stderr)
 		return
 	}
@@ -318,22 +302,7 @@ func TestFentry(t *testing.T) {
 	g := startNoWait(t, nil, "fentry")
 	first, ok := <-g.lines
 	if !ok {
-		code := g.wait(lineTimeout)
-		stderr := strings.TrimSpace(g.errText())
-		if testenv.Required("fentry") {
-			t.Fatalf("fentry exited %d without running, on a kernel that must run it (%s); stderr:\n%s", code, testenv.RequiredEnv, stderr)
-		}
-		if code == 0 {
-			t.Errorf("fentry exited 0 without running; stderr:\n%s", stderr)
-		}
-		if lines := strings.Split(stderr, "\n"); len(lines) != 1 {
-			t.Errorf("want one line on stderr, got %d:\n%s", len(lines), stderr)
-		}
-		for _, want := range []string{"kernel refused", "fentry/fexit", "BPF trampolines", "lockdown", "wasm-bpf -v"} {
-			if !strings.Contains(stderr, want) {
-				t.Errorf("refusal line lacks %q: %s", want, stderr)
-			}
-		}
+		stderr := checkRefusal(t, g, "fentry", "fentry: the kernel refused", "fentry/fexit", "BPF trampolines", "lockdown", "wasm-bpf -v")
 		out, _ := exec.Command(tc.CLIT(t), "-v", filepath.Join(examplesDir(t), "fentry", "fentry.wasm")).CombinedOutput()
 		if want := "prog 'rmdir_entry': BPF program load failed: Operation not permitted"; !strings.Contains(string(out), want) {
 			t.Errorf("wasm-bpf -v does not show the kernel's EPERM (%q):\n%s", want, out)
@@ -367,4 +336,30 @@ func TestFentry(t *testing.T) {
 	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^EXIT\s+%d\s+\S+\s+%s -> 0$`, pid, q)), lineTimeout)
 	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^ENTER\s+%d\s+\S+\s+%s-full$`, pid, q)), lineTimeout)
 	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^EXIT\s+%d\s+\S+\s+%s-full -> -%d$`, pid, q, int(syscall.ENOTEMPTY))), lineTimeout)
+}
+
+// checkRefusal checks what the user of example g saw when the kernel
+// refused its programs, which need feature: a non-zero exit and one line
+// on stderr holding every one of words. Where $WASM_BPF_TEST_REQUIRE lists
+// feature, the kernel must run them: a refusal fails the test. It returns
+// the line.
+func checkRefusal(t *testing.T, g *guest, feature string, words ...string) string {
+	t.Helper()
+	code := g.wait(lineTimeout)
+	stderr := strings.TrimSpace(g.errText())
+	if testenv.Required(feature) {
+		t.Fatalf("exited %d without running, on a kernel that must run %s (%s); stderr:\n%s", code, feature, testenv.RequiredEnv, stderr)
+	}
+	if code == 0 {
+		t.Errorf("exited 0 without running; stderr:\n%s", stderr)
+	}
+	if lines := strings.Split(stderr, "\n"); len(lines) != 1 {
+		t.Errorf("want one line on stderr, got %d:\n%s", len(lines), stderr)
+	}
+	for _, want := range words {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("refusal line lacks %q: %s", want, stderr)
+		}
+	}
+	return stderr
 }

@@ -332,11 +332,21 @@ done
 wait
 
 # --- results ----------------------------------------------------------------
+# The VMs return the compiled guests they used: those, and only those,
+# stay for the next run (if no VM returned any, the old cache stays).
+returned=()
+for o in "${outs[@]}"; do
+	[ ! -d "$o/out/cache" ] || returned+=("$o/out/cache")
+done
+if ((${#returned[@]})); then
+	rm -rf "$code_cache"
+	mkdir -p "$code_cache"
+	for c in "${returned[@]}"; do cp -a "$c/." "$code_cache/"; done
+fi
+
 failed=0
 for o in "${outs[@]}"; do
 	v=${o##*/}
-	# Whatever the VMs compiled stays for the next run.
-	[ ! -d "$o/out/cache" ] || cp -a "$o/out/cache/." "$code_cache/"
 	sed "s/^/$v: /" "$o/checks" 2>/dev/null || true
 	if ! grep -q '^summary: ' "$o/checks" 2>/dev/null; then
 		echo "$v: FAIL the VM ended without a summary ($(cat "$o/qemu.log" 2>/dev/null | tr '\n' ' ')); the console's end:"

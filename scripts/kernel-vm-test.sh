@@ -41,6 +41,10 @@ report() {
 }
 count() { grep -c "^$1 " /results/checks; }
 finish() {
+	for f in $(find /cache -type f); do
+		[ "$(stat -c %X "$f")" -gt 86400 ] || rm -f "$f"
+	done
+	report info "compile cache: $(find /cache -name '*.cwasm' | wc -l) compiled guests go back"
 	echo "summary: $(count ok) passed, $(count FAIL) failed, $(count skip) skipped" >"$out"
 	[ ! -b /dev/vda ] || tar -cf /dev/vda -C / cache results || echo "FAIL writing the results disk" >"$out"
 	sync
@@ -66,8 +70,12 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
 	sleep 0.2
 done
 # The compile cache from earlier runs (the host wrote it as a tar archive).
+# Its entries are dated 1970 and every read dates one anew (strictatime):
+# finish keeps only what this run used, so the cache holds today's guests.
+mount -t tmpfs -o strictatime tmpfs /cache
 if [ -b /dev/vda ]; then
 	tar -xf /dev/vda -C /cache 2>/dev/null
+	find /cache -type f -exec touch -a -d '1970-01-02 00:00:00' {} +
 else
 	report info "no /dev/vda (virtio_blk neither built in nor given as a module): no compile cache, and the logs stay in the VM"
 fi
@@ -87,7 +95,7 @@ for w in $(find "$STORE" -name '*.wasm' | sort); do
 	echo "$w $(awk -v a="$a" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }') s" >>/results/compile.log
 	n=$((n + 1))
 done
-report info "compile cache: $n guests ready in $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s; $cached compiled guests came in, $(find /cache -name '*.cwasm' | wc -l) go out"
+report info "compile cache: $n guests ready in $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s ($cached compiled guests came in)"
 
 # why LOG TEST: one line on why TEST failed: the verifier's (or libbpf's)
 # word if a load failed (the program and errno, and the last line of the
