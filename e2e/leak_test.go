@@ -141,6 +141,7 @@ func TestNothingLeaks(t *testing.T) {
 		{name: "trap-in-callback", mode: "cbtrap", wantCode: 134,
 			end: func(t *testing.T, g *guest) {
 				// Any exec makes a record; exec until the guest ends.
+				g.sendLine("go")
 				for i := 0; i < 40 && !g.ended(); i++ {
 					sp.run("wbl" + id + "cb")
 					select {
