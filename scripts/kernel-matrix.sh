@@ -235,7 +235,7 @@ fi
 
 # The test binaries: static, as the VM has no libraries (e2e links libbpf
 # and wasmtime, as the release binary does).
-go test -c -o "$work/examples.test" ./examples
+CGO_ENABLED=0 go test -c -o "$work/examples.test" ./examples
 CGO_ENABLED=1 CGO_LDFLAGS="$(pkg-config --static --libs libbpf)" \
 	go test -c -tags netgo,osusergo -ldflags "-linkmode external -extldflags -static" \
 	-o "$work/e2e.test" ./e2e 2>"$work/e2e-build.log" ||
@@ -325,6 +325,8 @@ jobs_max=$(nproc)
 outs=()
 for k in "${kdirs[@]}"; do
 	o=$work/$(cat "$k/version")
+	[ ! -e "$o" ] || o=$o-${#outs[@]} # the same kernel twice
+	mkdir -p "$o"
 	outs+=("$o")
 	while (($(jobs -rp | wc -l) >= jobs_max)); do wait -n || true; done
 	boot "$k" "$o" &
