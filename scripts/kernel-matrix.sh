@@ -24,7 +24,8 @@
 # second serial port and a disk image (never by reading the console), and
 # the VM's compile cache is kept between runs in the cache directory (code
 # compiled on the host cannot run in the VM). Logs: the work directory named
-# at the end. With CI=true a missing QEMU or kernel is a failure.
+# at the end. A VM is stopped after $KERNEL_MATRIX_TIMEOUT seconds (900).
+# With CI=true a missing QEMU or kernel is a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
