@@ -59,6 +59,7 @@ func runFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "allow", Usage: "grant the guest's BPF objects `CAP`, besides the default profile observe: a profile (network, security, signal, write-user, all) or a rule (helper:NAME, kfunc:NAME, prog:KIND, map:TYPE, attach:PATTERN, cgroup:PATH, iface:NAME); repeatable (docs/policy.md)"},
 		&cli.StringFlag{Name: "policy", Usage: "read what the guest's BPF objects may do from `FILE` (YAML or JSON, docs/policy.md); --allow adds to it"},
 		&cli.StringFlag{Name: "max-map-memory", Value: "256MiB", Usage: "limit the kernel memory of the guest's BPF maps, estimated before each load, to `SIZE`; 0: no limit"},
+		&cli.StringFlag{Name: "btf", Usage: "relocate the guest's BPF objects against the kernel BTF in `FILE` (for kernels without /sys/kernel/btf/vmlinux; BTFHub has such files)"},
 		&cli.BoolFlag{Name: "no-cache", Usage: "compile the module every time instead of using the compile cache ($XDG_CACHE_HOME/wasm-bpf)"},
 	}, moduleFlags()...)
 }
@@ -119,6 +120,13 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 	pol, err := readPolicy(c.String("policy"), c.StringSlice("allow"))
 	if err != nil {
 		return 2, err
+	}
+	btf := c.String("btf")
+	if btf != "" {
+		// libbpf would only say "failed to parse target BTF" at load.
+		if _, err := os.Stat(btf); err != nil {
+			return 2, fmt.Errorf("--btf: %w", err)
+		}
 	}
 
 	level := slog.LevelInfo
@@ -186,6 +194,7 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		Policy:         pol,
 		MaxMapMemory:   maxMapMemory,
 		MaxFDs:         c.Int("max-fds"),
+		BTFPath:        btf,
 	})
 	if err != nil {
 		return 1, fmt.Errorf("%s: %w", path, err)

@@ -104,7 +104,7 @@ func TestReleaseImage(t *testing.T) {
 	pid := containerPid(t, runc, id)
 	held := heldBPF(t, pid)
 	names := map[int]string{}
-	for _, p := range bpftoolShow(t, "prog") {
+	for _, p := range kernelObjects(t, "prog") {
 		if slices.Contains(held["prog_id"], p.ID) {
 			names[p.ID] = p.Name
 		}

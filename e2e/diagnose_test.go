@@ -113,7 +113,7 @@ func TestFailureMessages(t *testing.T) {
 		},
 		{
 			name: "kernel without BTF", define: "DIAG_CORE", run: noKernelBTF, errno: 3,
-			want: `cannot load BPF object "diag": the kernel has no BTF (/sys/kernel/btf/vmlinux is missing), which CO-RE relocations need: run it on a kernel built with CONFIG_DEBUG_INFO_BTF=y`,
+			want: `cannot load BPF object "diag": the kernel has no BTF (/sys/kernel/btf/vmlinux is missing), which CO-RE relocations need: give the kernel's BTF in a file (wasm-bpf run --btf FILE; BTFHub has it for many kernels), or run it on a kernel built with CONFIG_DEBUG_INFO_BTF=y`,
 		},
 		{
 			name: "verifier", define: "DIAG_VERIFIER", errno: 13,

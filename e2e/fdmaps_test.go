@@ -45,7 +45,7 @@ func TestFDsInMapValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(rt.Close)
-	baseProgs, baseMaps := ids(bpftoolShow(t, "prog")), ids(bpftoolShow(t, "map"))
+	baseProgs, baseMaps := ids(kernelObjects(t, "prog")), ids(kernelObjects(t, "map"))
 
 	// Guest B, and every fd this process opened for it. Its xdp/devmap
 	// program needs the "network" profile; guest A's objects need "all".
@@ -245,7 +245,7 @@ func TestFDsInMapValues(t *testing.T) {
 func newObjs(t *testing.T, kind, prefix string, base map[int]bool) map[int]string {
 	t.Helper()
 	objs := map[int]string{}
-	for _, o := range bpftoolShow(t, kind) {
+	for _, o := range kernelObjects(t, kind) {
 		if strings.HasPrefix(o.Name, prefix) && !base[o.ID] {
 			objs[o.ID] = o.Name
 		}

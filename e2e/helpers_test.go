@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -16,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
 
 	"github.com/wasm-bpf/wasm-bpf/host"
 	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
@@ -170,6 +172,13 @@ func startCLI(t *testing.T, flags []string, wasm string, args ...string) *guest 
 	t.Helper()
 	argv := append(append(append([]string{}, flags...), wasm), args...)
 	return startCommand(t, "wasm-bpf "+strings.Join(argv, " "), exec.Command(tc.CLIT(t), argv...))
+}
+
+// startArgv runs argv, a command that runs the CLI (a wrapper that execs
+// it, so that signals reach it), as startCLI does.
+func startArgv(t *testing.T, argv ...string) *guest {
+	t.Helper()
+	return startCommand(t, strings.Join(argv, " "), exec.Command(argv[0], argv[1:]...))
 }
 
 // startCommand starts cmd, a command that runs a guest, as startCLI does.
@@ -592,49 +601,72 @@ func head(s []string, n int) []string {
 
 // ---- kernel objects --------------------------------------------------------
 
+// bpfObj is a BPF program, map or link in the kernel.
 type bpfObj struct {
-	ID     int     `json:"id"`
-	Name   string  `json:"name"`
-	Type   bpfType `json:"type"`
-	ProgID int     `json:"prog_id"`
+	ID     int
+	Name   string // programs and maps
+	Type   string // links
+	ProgID int    // links
 }
 
-// bpfType is bpftool's name of a type, or its number for a type newer than
-// bpftool (Debian's prints cgrp_storage maps as 32).
-type bpfType string
-
-func (b *bpfType) UnmarshalJSON(data []byte) error {
-	var n int
-	if json.Unmarshal(data, &n) == nil {
-		*b = bpfType(strconv.Itoa(n))
-		return nil
-	}
-	return json.Unmarshal(data, (*string)(b))
-}
-
-// bpftoolShow lists the kernel's progs, maps or links.
-func bpftoolShow(t *testing.T, kind string) []bpfObj {
+// kernelObjects lists the kernel's progs, maps or links (kind), by id. It
+// runs no command: an exec would itself fire the tracepoints of the guests
+// under test (and the VMs of scripts/kernel-matrix.sh have no bpftool).
+// Each object is held only while its info is read, so that the list never
+// keeps one alive.
+func kernelObjects(t *testing.T, kind string) []bpfObj {
 	t.Helper()
-	bpftool, err := exec.LookPath("bpftool")
-	if err != nil {
-		bpftool = "/usr/sbin/bpftool"
-		if _, err2 := os.Stat(bpftool); err2 != nil {
-			testenv.Unavailable(t, "bpftool not found: %v", err)
-		}
-	}
-	var stderr bytes.Buffer
-	cmd := exec.Command(bpftool, "-j", kind, "show")
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("bpftool -j %s show: %v\n%s", kind, err, stderr.String())
-	}
 	var objs []bpfObj
-	if len(bytes.TrimSpace(out)) == 0 {
-		return nil
+	var err error
+	switch kind {
+	case "prog":
+		for id := ebpf.ProgramID(0); ; {
+			if id, err = ebpf.ProgramGetNextID(id); err != nil {
+				break
+			}
+			p, perr := ebpf.NewProgramFromID(id)
+			if perr != nil {
+				continue // gone since: it is not in the kernel any more
+			}
+			info, perr := p.Info()
+			p.Close()
+			if perr != nil {
+				t.Fatalf("prog %d: %v", id, perr)
+			}
+			objs = append(objs, bpfObj{ID: int(id), Name: info.Name})
+		}
+	case "map":
+		for id := ebpf.MapID(0); ; {
+			if id, err = ebpf.MapGetNextID(id); err != nil {
+				break
+			}
+			m, merr := ebpf.NewMapFromID(id)
+			if merr != nil {
+				continue
+			}
+			info, merr := m.Info()
+			m.Close()
+			if merr != nil {
+				t.Fatalf("map %d: %v", id, merr)
+			}
+			objs = append(objs, bpfObj{ID: int(id), Name: info.Name})
+		}
+	case "link":
+		it := new(link.Iterator)
+		defer it.Close()
+		for it.Next() {
+			info, lerr := it.Link.Info()
+			if lerr != nil {
+				t.Fatalf("link %d: %v", it.ID, lerr)
+			}
+			objs = append(objs, bpfObj{ID: int(it.ID), Type: fmt.Sprint(info.Type), ProgID: int(info.Program)})
+		}
+		err = it.Err()
+	default:
+		t.Fatalf("kernelObjects: unknown kind %q", kind)
 	}
-	if err := json.Unmarshal(out, &objs); err != nil {
-		t.Fatalf("bpftool -j %s show: %v\n%s", kind, err, out)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("list the kernel's %ss: %v", kind, err)
 	}
 	return objs
 }

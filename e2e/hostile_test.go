@@ -121,18 +121,18 @@ func TestHostileInput(t *testing.T) {
 	wasm := guestWasm(t, "hostile", []string{"events", "reject"})
 	id := runID()
 	prefix, stop := "wbh"+id, "wbh"+id+"stop"
-	baseMaps := ids(bpftoolShow(t, "map"))
+	baseMaps := ids(kernelObjects(t, "map"))
 	g := startCLI(t, nil, wasm, stop)
 	g.waitLine("cases done", readyTimeout)
 	checkHostileCases(t, g)
 	// The refused load must not leave its map behind (it was created
 	// before the verifier refused the program), nor its program.
-	for _, m := range bpftoolShow(t, "map") {
+	for _, m := range kernelObjects(t, "map") {
 		if m.Name == "wbrej_map" && !baseMaps[m.ID] {
 			g.errorf("map %d (wbrej_map) of the refused object is still in the kernel", m.ID)
 		}
 	}
-	for _, p := range bpftoolShow(t, "prog") {
+	for _, p := range kernelObjects(t, "prog") {
 		if p.Name == "wbrej_prog" {
 			g.errorf("prog %d (wbrej_prog) of the refused object is in the kernel", p.ID)
 		}

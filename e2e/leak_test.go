@@ -44,7 +44,7 @@ func findLeakObjs(t *testing.T, g *guest, baseProgs, baseMaps map[int]bool) kern
 	t.Helper()
 	var k kernelObjs
 	var progs []int
-	for _, p := range bpftoolShow(t, "prog") {
+	for _, p := range kernelObjects(t, "prog") {
 		if p.Name == leakProg && !baseProgs[p.ID] {
 			progs = append(progs, p.ID)
 		}
@@ -55,7 +55,7 @@ func findLeakObjs(t *testing.T, g *guest, baseProgs, baseMaps map[int]bool) kern
 	k.prog = progs[0]
 	for _, name := range []string{leakRingBuf, leakHash} {
 		var found []int
-		for _, m := range bpftoolShow(t, "map") {
+		for _, m := range kernelObjects(t, "map") {
 			if m.Name == name && !baseMaps[m.ID] {
 				found = append(found, m.ID)
 			}
@@ -65,7 +65,7 @@ func findLeakObjs(t *testing.T, g *guest, baseProgs, baseMaps map[int]bool) kern
 		}
 		k.maps = append(k.maps, found[0])
 	}
-	for _, l := range bpftoolShow(t, "link") {
+	for _, l := range kernelObjects(t, "link") {
 		if l.ProgID == k.prog {
 			k.links = append(k.links, l.ID)
 		}
@@ -81,7 +81,7 @@ func findLeakObjs(t *testing.T, g *guest, baseProgs, baseMaps map[int]bool) kern
 // leftovers returns which of k are still in the kernel.
 func leftovers(t *testing.T, k kernelObjs) []string {
 	var left []string
-	progs, maps := ids(bpftoolShow(t, "prog")), ids(bpftoolShow(t, "map"))
+	progs, maps := ids(kernelObjects(t, "prog")), ids(kernelObjects(t, "map"))
 	if progs[k.prog] {
 		left = append(left, fmt.Sprintf("prog %d (%s)", k.prog, leakProg))
 	}
@@ -90,7 +90,7 @@ func leftovers(t *testing.T, k kernelObjs) []string {
 			left = append(left, fmt.Sprintf("map %d", m))
 		}
 	}
-	for _, l := range bpftoolShow(t, "link") {
+	for _, l := range kernelObjects(t, "link") {
 		if l.ProgID == k.prog {
 			left = append(left, fmt.Sprintf("link %d (type %s) of prog %d", l.ID, l.Type, k.prog))
 		}
@@ -141,6 +141,7 @@ func TestNothingLeaks(t *testing.T) {
 		{name: "trap-in-callback", mode: "cbtrap", wantCode: 134,
 			end: func(t *testing.T, g *guest) {
 				// Any exec makes a record; exec until the guest ends.
+				g.sendLine("go")
 				for i := 0; i < 40 && !g.ended(); i++ {
 					sp.run("wbl" + id + "cb")
 					select {
@@ -188,7 +189,7 @@ func TestNothingLeaks(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			baseProgs, baseMaps := ids(bpftoolShow(t, "prog")), ids(bpftoolShow(t, "map"))
+			baseProgs, baseMaps := ids(kernelObjects(t, "prog")), ids(kernelObjects(t, "map"))
 			var g *guest
 			if c.inProc {
 				g = startInProcess(t, wasm, c.mode)

@@ -157,12 +157,12 @@ func TestPauseInsideCallback(t *testing.T) {
 // everything it loaded leaves the kernel.
 func TestTerminateMidCallback(t *testing.T) {
 	rt, wasm := lifecycleRuntime(t)
-	baseProgs, baseMaps := ids(bpftoolShow(t, "prog")), ids(bpftoolShow(t, "map"))
+	baseProgs, baseMaps := ids(kernelObjects(t, "prog")), ids(kernelObjects(t, "map"))
 	id := runID()
 	g, inst := startInstance(t, rt, wasm, "hang")
 	g.waitLine("ready", readyTimeout)
 	k := findLeakObjs(t, g, baseProgs, baseMaps)
-	// The first exec after "ready" (bpftool's, or this one) enters the
+	// The first exec after "ready" (any process's, or this one) enters the
 	// callback that never returns.
 	newSpawner(t).run("wbh" + id)
 	g.waitFor("a callback to begin", eventTimeout, func(ls []line) int {

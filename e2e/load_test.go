@@ -16,7 +16,7 @@ import (
 // kernel that are not in base.
 func slowProgs(t *testing.T, base map[int]bool) []int {
 	var found []int
-	for _, p := range bpftoolShow(t, "prog") {
+	for _, p := range kernelObjects(t, "prog") {
 		if strings.HasPrefix(p.Name, "wbslow_") && !base[p.ID] {
 			found = append(found, p.ID)
 		}
@@ -54,7 +54,7 @@ func TestStopDuringSlowLoad(t *testing.T) {
 	frame := append(binary.LittleEndian.AppendUint32(nil, uint32(len(obj))), obj...)
 	for _, how := range []string{"SIGTERM", "Terminate"} {
 		t.Run(how, func(t *testing.T) {
-			base := ids(bpftoolShow(t, "prog"))
+			base := ids(kernelObjects(t, "prog"))
 			var g *guest
 			var inst *host.Instance
 			if how == "SIGTERM" {

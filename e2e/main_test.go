@@ -2,7 +2,7 @@
 // programs from testdata/ are compiled by the test itself (never committed
 // as binaries), run through the wasm-bpf CLI or the host package, and
 // observed from outside (their output, the processes the test spawns, and
-// bpftool).
+// the kernel's lists of BPF objects).
 package e2e
 
 import (

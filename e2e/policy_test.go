@@ -36,9 +36,9 @@ func policyGuest(t *testing.T, kase string) string {
 	return tc.GuestWasmT(t, testenv.Guest{Src: filepath.Join("testdata", "policy.c"), Includes: []string{inc}})
 }
 
-// kernelObjects lists the kernel's programs and maps whose names start
+// namedObjects lists the kernel's programs and maps whose names start
 // with prefix, by id.
-func kernelObjects(t *testing.T, prefix string) map[string]string {
+func namedObjects(t *testing.T, prefix string) map[string]string {
 	t.Helper()
 	found := map[string]string{}
 	for id := ebpf.ProgramID(0); ; {
@@ -93,7 +93,7 @@ type policyRun struct {
 
 func startPolicy(t *testing.T, wasm string, flags []string, args ...string) *policyRun {
 	t.Helper()
-	base := kernelObjects(t, "wbpol_")
+	base := namedObjects(t, "wbpol_")
 	g := startCLI(t, flags, wasm, args...)
 	firstLine := regexp.MustCompile(`^(load refused|ready|attach -?\d+)$`)
 	g.waitFor(`"load refused", "attach N" or "ready"`, readyTimeout, func(ls []line) int {
@@ -117,7 +117,7 @@ func (r *policyRun) first() string {
 }
 
 // added is what the guest has in the kernel now.
-func (r *policyRun) added() []string { return newObjects(r.base, kernelObjects(r.t, "wbpol_")) }
+func (r *policyRun) added() []string { return newObjects(r.base, namedObjects(r.t, "wbpol_")) }
 
 // finish lets the guest end and returns its "count N", or -1 if it printed none.
 func (r *policyRun) finish() int {

@@ -107,7 +107,7 @@ func TestRegistryLabel(t *testing.T) {
 	}
 
 	// Granted: fetched, loaded, ready.
-	baseProgs := ids(bpftoolShow(t, "prog"))
+	baseProgs := ids(kernelObjects(t, "prog"))
 	g := startCLI(t, []string{"--allow", "network", "--pull", "always"}, ref)
 	g.waitLine("ready", readyTimeout)
 	if objs := newObjs(t, "prog", "wbfdv_", baseProgs); len(objs) != 2 {

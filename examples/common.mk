@@ -27,6 +27,10 @@ ARCH ?= $(shell uname -m | sed 's/x86_64/x86/' \
 
 # -g is not optional: it emits the BTF that CO-RE and .rodata/.maps need.
 BPF_CFLAGS ?= -g -O2 -Wall
+# The BTF's line info names the source files: relative to examples/, a
+# guest is the same bytes wherever it is built (and compiled code cached
+# for one build serves the next).
+BPF_PATHS := -ffile-prefix-map=$(EXAMPLES_DIR)/=
 WASM_CFLAGS ?= -O2 -Wall
 # The host calls ring buffer callbacks through the exported function table;
 # wasi-libc.a carries DWARF that would triple the module size.
@@ -65,7 +69,7 @@ all: $(APP).wasm
 
 $(APP).tmp.bpf.o: $(APP).bpf.c $(HDRS) $(VMLINUX)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) $(EXTRA_BPF_CFLAGS) -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD_DIR) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_PATHS) $(EXTRA_BPF_CFLAGS) -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD_DIR) -c $< -o $@
 
 # As libbpf-bootstrap does: bpftool's linker keeps the BTF but drops the
 # DWARF, which is ~95% of the object and would be embedded in the guest.

@@ -53,47 +53,57 @@ func examplesDir(t *testing.T) string {
 	cli := tc.CLIT(t)
 	buildOnce.Do(func() {
 		start := time.Now()
-		root := tc.RepoRoot()
-		dst := filepath.Join(tc.Dir(), "examples-build")
-		// The Go examples build in the module: sdk/go and go.mod come too.
-		for _, d := range []string{"examples", "sdk/c", "sdk/go"} {
-			if err := os.MkdirAll(filepath.Join(dst, d), 0o755); err != nil {
-				buildErr = err
-				return
-			}
-			if out, err := exec.Command("cp", "-a", filepath.Join(root, d)+"/.", filepath.Join(dst, d)).CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("copy %s: %v\n%s", d, err, out)
-				return
-			}
-		}
-		for _, f := range []string{"go.mod", "go.sum"} {
-			if out, err := exec.Command("cp", filepath.Join(root, f), dst).CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("copy %s: %v\n%s", f, err, out)
-				return
-			}
-		}
-		ex := filepath.Join(dst, "examples")
-		// Whatever a developer built in the tree must not be reused.
-		if out, err := exec.Command("make", "-s", "-C", ex, "clean", "WASM_BPF="+cli).CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("make clean: %v\n%s", err, out)
-			return
-		}
-		out, err := exec.Command("make", "-j4", "-C", ex, "WASM_BPF="+cli, "GO="+goTool()).CombinedOutput()
+		built := false
+		dst, err := tc.Stored("examples-build", func(dst string) error {
+			built = true
+			return buildExamples(dst, cli)
+		})
 		if err != nil {
-			buildErr = fmt.Errorf("make -C examples: %v\n%s", err, out)
+			buildErr = err
 			return
 		}
-		if bytes.Contains(out, []byte("warning")) {
-			buildErr = fmt.Errorf("make -C examples printed warnings:\n%s", out)
-			return
+		buildDir = filepath.Join(dst, "examples")
+		if built {
+			t.Logf("make -C examples took %v", time.Since(start).Round(time.Millisecond))
 		}
-		buildDir = ex
-		t.Logf("make -C examples took %v", time.Since(start).Round(time.Millisecond))
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	return buildDir
+}
+
+// buildExamples copies examples/, the SDKs and go.mod to dst and builds
+// every example there with cli for `wasm-bpf gen`.
+func buildExamples(dst, cli string) error {
+	root := tc.RepoRoot()
+	// The Go examples build in the module: sdk/go and go.mod come too.
+	for _, d := range []string{"examples", "sdk/c", "sdk/go"} {
+		if err := os.MkdirAll(filepath.Join(dst, d), 0o755); err != nil {
+			return err
+		}
+		if out, err := exec.Command("cp", "-a", filepath.Join(root, d)+"/.", filepath.Join(dst, d)).CombinedOutput(); err != nil {
+			return fmt.Errorf("copy %s: %v\n%s", d, err, out)
+		}
+	}
+	for _, f := range []string{"go.mod", "go.sum"} {
+		if out, err := exec.Command("cp", filepath.Join(root, f), dst).CombinedOutput(); err != nil {
+			return fmt.Errorf("copy %s: %v\n%s", f, err, out)
+		}
+	}
+	ex := filepath.Join(dst, "examples")
+	// Whatever a developer built in the tree must not be reused.
+	if out, err := exec.Command("make", "-s", "-C", ex, "clean", "WASM_BPF="+cli).CombinedOutput(); err != nil {
+		return fmt.Errorf("make clean: %v\n%s", err, out)
+	}
+	out, err := exec.Command("make", "-j4", "-C", ex, "WASM_BPF="+cli, "GO="+goTool()).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("make -C examples: %v\n%s", err, out)
+	}
+	if bytes.Contains(out, []byte("warning")) {
+		return fmt.Errorf("make -C examples printed warnings:\n%s", out)
+	}
+	return nil
 }
 
 // allow is what each example needs beyond the default profile, observe

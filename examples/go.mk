@@ -21,7 +21,7 @@ all: $(GO_APP).wasm
 
 $(BPF_NAME).tmp.bpf.o: $(BPF_SRC) $(wildcard $(dir $(BPF_SRC))*.h) $(VMLINUX)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD_DIR) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_PATHS) -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD_DIR) -c $< -o $@
 
 $(BPF_NAME).bpf.o: $(BPF_NAME).tmp.bpf.o
 	$(call msg,GEN-OBJ,$@)

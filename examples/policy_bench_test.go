@@ -41,7 +41,7 @@ func BenchmarkPolicyAnalysis(b *testing.B) {
 					b.Fatal(err)
 				}
 				mid := time.Now()
-				o, err := libbpf.Open("wbbench", data)
+				o, err := libbpf.Open("wbbench", data, libbpf.OpenOptions{})
 				if err != nil {
 					b.Fatal(err)
 				}

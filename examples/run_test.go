@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
 )
 
 const lineTimeout = 10 * time.Second
@@ -265,12 +267,8 @@ func TestLSM(t *testing.T) {
 	if !ok {
 		// The kernel refused the program: the user sees the runtime's
 		// line, which names the cause, and the guest's.
-		code := g.wait(lineTimeout)
-		stderr := strings.TrimSpace(g.errText())
-		if code == 0 {
-			t.Errorf("lsm exited 0 without running; stderr:\n%s", stderr)
-		}
-		lsmRefused(t, stderr, "lsm", "lsm: the BPF LSM program was not loaded")
+		stderr := checkRefusal(t, g, "lsm", "lsm", "lsm: the BPF LSM program was not loaded")
+		t.Logf("kernel refused BPF LSM here; the user saw:\n%s", stderr)
 		return
 	}
 	g.seen = append(g.seen, first)
@@ -297,15 +295,70 @@ func TestLSM(t *testing.T) {
 	}
 }
 
-// lsmRefused checks what the user read when the kernel refused an LSM
-// program: the runtime's line naming the cause (here: a kernel without
-// BPF LSM, or one that refuses it), then the guest's own.
-func lsmRefused(t *testing.T, stderr, object, guest string) {
+// TestFentry: fentry and fexit on vfs_rmdir report an rmdir on the way in
+// and on the way out, with its result. Where the kernel refuses BPF
+// trampolines (this project's development machine answers EPERM), the user
+// is told so in one line, and the kernel's answer in the debug log is
+// EPERM; scripts/kernel-matrix.sh runs the test on kernels that must run it.
+func TestFentry(t *testing.T) {
+	g := startNoWait(t, nil, "fentry")
+	first, ok := <-g.lines
+	if !ok {
+		stderr := checkRefusal(t, g, "fentry", "fentry", "fentry: ")
+		out, _ := exec.Command(tc.CLIT(t), "-v", filepath.Join(examplesDir(t), "fentry", "fentry.wasm")).CombinedOutput()
+		if want := "prog 'rmdir_entry': BPF program load failed: Operation not permitted"; !strings.Contains(string(out), want) {
+			t.Errorf("wasm-bpf -v does not show the kernel's EPERM (%q):\n%s", want, out)
+		}
+		t.Logf("kernel refused fentry here (EPERM); the user saw: %s", stderr)
+		return
+	}
+	g.seen = append(g.seen, first)
+	if !regexp.MustCompile(`^EVENT\s+PID\s+COMM\s+NAME$`).MatchString(first) {
+		t.Fatalf("unexpected first line %q", first)
+	}
+	dir := t.TempDir()
+	name := fmt.Sprintf("wbfentry-%d", time.Now().UnixNano())
+	empty, full := filepath.Join(dir, name), filepath.Join(dir, name+"-full")
+	for _, d := range []string{empty, full} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(full, "f"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Rmdir(empty); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Rmdir(full); !errors.Is(err, syscall.ENOTEMPTY) {
+		t.Fatalf("rmdir %s: %v, want ENOTEMPTY", full, err)
+	}
+	pid, q := os.Getpid(), regexp.QuoteMeta(name)
+	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^ENTER\s+%d\s+\S+\s+%s$`, pid, q)), lineTimeout)
+	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^EXIT\s+%d\s+\S+\s+%s -> 0$`, pid, q)), lineTimeout)
+	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^ENTER\s+%d\s+\S+\s+%s-full$`, pid, q)), lineTimeout)
+	g.waitFor(regexp.MustCompile(fmt.Sprintf(`^EXIT\s+%d\s+\S+\s+%s-full -> -%d$`, pid, q, int(syscall.ENOTEMPTY))), lineTimeout)
+}
+
+// checkRefusal checks what the user of example g saw when the kernel
+// refused its programs, which need feature: a non-zero exit, the runtime's
+// line naming the cause (loading object), then the guest's own, which
+// starts with guest. Where $WASM_BPF_TEST_REQUIRE lists feature, the
+// kernel must run them: a refusal fails the test. It returns stderr.
+func checkRefusal(t *testing.T, g *guest, feature, object, guest string) string {
 	t.Helper()
+	code := g.wait(lineTimeout)
+	stderr := strings.TrimSpace(g.errText())
+	if testenv.Required(feature) {
+		t.Fatalf("exited %d without running, on a kernel that must run %s (%s); stderr:\n%s", code, feature, testenv.RequiredEnv, stderr)
+	}
+	if code == 0 {
+		t.Errorf("exited 0 without running; stderr:\n%s", stderr)
+	}
 	lines := strings.Split(stderr, "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], `wasm-bpf: cannot load BPF object "`+object+`": `) ||
-		!strings.Contains(lines[0], "lsm") || !strings.HasPrefix(lines[1], guest) {
+		!strings.HasPrefix(lines[1], guest) {
 		t.Errorf("want the runtime's line, then %q; got:\n%s", guest, stderr)
 	}
-	t.Logf("kernel refused BPF LSM here; the user saw:\n%s", stderr)
+	return stderr
 }

@@ -28,6 +28,12 @@ type Config struct {
 	WrapperModule  string
 	CallbackExport string
 
+	// BTFPath is a file holding the kernel's BTF (for example from
+	// BTFHub) for kernels that do not expose it at /sys/kernel/btf/vmlinux:
+	// the guest's BPF objects are CO-RE-relocated against it. "": the
+	// running kernel's.
+	BTFPath string
+
 	// HostFuncs are extra functions the guest may import.
 	HostFuncs []HostFunc
 

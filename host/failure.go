@@ -74,7 +74,7 @@ func (e *explained) Unwrap() error { return e.err }
 
 // explainLoad explains a failed open (obj nil) or load of the object elf.
 func (g *guest) explainLoad(elf []byte, obj *libbpf.Object, err error) error {
-	o := diagnose.Object{Name: g.name, BTF: hasBTF(elf)}
+	o := diagnose.Object{Name: g.name, BTF: hasBTF(elf), KernelBTF: g.cfg.BTFPath}
 	if obj != nil {
 		for _, p := range obj.Programs() {
 			o.Programs = append(o.Programs, diagnose.Program{Name: p.Name(), Section: p.Section(), Type: p.Type()})

@@ -75,7 +75,7 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 }
 
 func (g *guest) open(handle uint64, elf []byte, analysis *policy.Object) (*object, error) {
-	obj, err := libbpf.Open(g.name, elf)
+	obj, err := libbpf.Open(g.name, elf, libbpf.OpenOptions{BTFPath: g.cfg.BTFPath})
 	if err != nil {
 		return nil, g.explainLoad(elf, nil, err)
 	}

@@ -97,7 +97,7 @@ func TestOpenRejectsNonBPF(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o, err := Open("t", tt.buf)
+			o, err := Open("t", tt.buf, OpenOptions{})
 			if err == nil {
 				o.Close()
 				t.Fatal("Open succeeded")

@@ -21,9 +21,17 @@ type Object struct {
 	name string
 }
 
+// OpenOptions are how Open opens an object.
+type OpenOptions struct {
+	// BTFPath is a file holding the kernel's BTF, for kernels that do not
+	// expose it at /sys/kernel/btf/vmlinux (libbpf's btf_custom_path):
+	// CO-RE relocations are made against it. "": the running kernel's.
+	BTFPath string
+}
+
 // Open opens the ELF BPF object in buf under the given name, without
 // loading it. The object keeps its own copy of buf.
-func Open(name string, buf []byte) (*Object, error) {
+func Open(name string, buf []byte, o OpenOptions) (*Object, error) {
 	if len(buf) == 0 {
 		return nil, fmt.Errorf("open %q: empty object: %w", name, syscall.EINVAL)
 	}
@@ -37,6 +45,11 @@ func Open(name string, buf []byte) (*Object, error) {
 	var opts C.struct_bpf_object_open_opts
 	opts.sz = C.size_t(unsafe.Sizeof(opts))
 	opts.object_name = cname
+	if o.BTFPath != "" {
+		btf := C.CString(o.BTFPath) // libbpf keeps a copy
+		defer C.free(unsafe.Pointer(btf))
+		opts.btf_custom_path = btf
+	}
 	// libbpf keeps pointers into the buffer it is given, so it gets C memory.
 	elf := C.CBytes(buf)
 	var obj *C.struct_bpf_object

@@ -10,6 +10,8 @@ packages=(
 	bpftool iproute2 xxd
 	file # scripts/build-static.sh checks its result with it
 	runc umoci # e2e TestReleaseImage runs the container image with them
+	# scripts/kernel-matrix.sh: the VMs and their initramfs
+	qemu-system-x86 busybox-static cpio xz-utils
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -11,7 +11,9 @@
 #
 # Our binary is $WASM_BPF_BIN, or one built from this tree. UPDATE=1
 # rewrites the expectations from our output (review the diff!). Guests are
-# built from source here, never taken from the tree. Needs root and BPF.
+# built from source here, never taken from the tree; PARITY_GUESTS=DIR keeps
+# them in DIR, built by the first run and reused by later ones. Needs root
+# and BPF.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
@@ -47,33 +49,45 @@ ours=$(realpath "$ours")
 echo "parity: ours: $ours${other:+; other: $other}"
 
 # --- building the guests ----------------------------------------------------
-# The examples with their own Makefiles, in a copy (the tree stays as it is);
-# `gen skeleton` is ours whichever runtime is compared.
-mkdir -p "$work/src/sdk"
-cp -a examples "$work/src/examples"
-cp -a sdk/c "$work/src/sdk/c"
-make -s -C "$work/src/examples" clean WASM_BPF="$ours" >/dev/null
-make -s -C "$work/src/examples" bootstrap execve sockfilter WASM_BPF="$ours" >/dev/null
-vmlinux_dir=$work/src/examples/build
+# In $PARITY_GUESTS if set: there they are built once and then reused
+# (scripts/kernel-matrix.sh builds them on the host and runs this script in
+# virtual machines that have no toolchain).
+guests_dir=${PARITY_GUESTS:-$work/guests}
+mkdir -p "$guests_dir"
+guests_dir=$(realpath "$guests_dir")
+if [ ! -e "$guests_dir/.built" ]; then
+	# The examples with their own Makefiles, in a copy (the tree stays as
+	# it is); `gen skeleton` is ours whichever runtime is compared.
+	mkdir -p "$work/src/sdk"
+	cp -a examples "$work/src/examples"
+	cp -a sdk/c "$work/src/sdk/c"
+	make -s -C "$work/src/examples" clean WASM_BPF="$ours" >/dev/null
+	make -s -C "$work/src/examples" bootstrap execve sockfilter WASM_BPF="$ours" >/dev/null
+	for g in bootstrap execve sockfilter; do
+		cp "$work/src/examples/$g/$g.wasm" "$guests_dir/"
+	done
+	vmlinux_dir=$work/src/examples/build
 
-# The hostile guest as e2e/ builds it (internal/testenv): its BPF objects
-# stripped of DWARF and embedded as C arrays.
-arch=$(uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
-embed() { # SRC SYMBOL: compile a .bpf.c and write SYMBOL.h holding the object
-	local obj=$work/$2.o
-	clang -g -O2 -target bpf -D__TARGET_ARCH_"$arch" -I"$vmlinux_dir" -Ie2e/testdata -c "$1" -o "$obj"
-	llvm-strip -g "$obj" 2>/dev/null || /usr/lib/llvm-14/bin/llvm-strip -g "$obj"
-	{
-		echo "static const unsigned char $2[] __attribute__((aligned(8))) = {"
-		xxd -i <"$obj"
-		echo "};"
-		echo "static const unsigned int $2_len = $(stat -c %s "$obj");"
-	} >"$work/$2.h"
-}
-embed e2e/testdata/events.bpf.c events_bpf
-embed e2e/testdata/reject.bpf.c reject_bpf
-clang --target=wasm32-wasi -O2 -Wall -Wextra -Wno-unused-parameter -Wl,--export-table \
-	-Isdk/c -Ie2e/testdata -I"$work" e2e/testdata/hostile.c -o "$work/hostile.wasm"
+	# The hostile guest as e2e/ builds it (internal/testenv): its BPF
+	# objects stripped of DWARF and embedded as C arrays.
+	arch=$(uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
+	embed() { # SRC SYMBOL: compile a .bpf.c and write SYMBOL.h holding the object
+		local obj=$work/$2.o
+		clang -g -O2 -target bpf -D__TARGET_ARCH_"$arch" -I"$vmlinux_dir" -Ie2e/testdata -c "$1" -o "$obj"
+		llvm-strip -g "$obj" 2>/dev/null || /usr/lib/llvm-14/bin/llvm-strip -g "$obj"
+		{
+			echo "static const unsigned char $2[] __attribute__((aligned(8))) = {"
+			xxd -i <"$obj"
+			echo "};"
+			echo "static const unsigned int $2_len = $(stat -c %s "$obj");"
+		} >"$work/$2.h"
+	}
+	embed e2e/testdata/events.bpf.c events_bpf
+	embed e2e/testdata/reject.bpf.c reject_bpf
+	clang --target=wasm32-wasi -O2 -Wall -Wextra -Wno-unused-parameter -Wl,--export-table \
+		-Isdk/c -Ie2e/testdata -I"$work" e2e/testdata/hostile.c -o "$guests_dir/hostile.wasm"
+	touch "$guests_dir/.built"
+fi
 
 # --- running a guest --------------------------------------------------------
 # Probe processes have names no other process on the machine has: links to
@@ -135,7 +149,7 @@ finish() {
 # own activity are kept.
 
 guest_hostile() {
-	start "$1" "$2" "$work/hostile.wasm" "${prefix}stop"
+	start "$1" "$2" "$guests_dir/hostile.wasm" "${prefix}stop"
 	if wait_for "$2" '^ready$'; then
 		probe 1
 		probe 2
@@ -158,7 +172,7 @@ norm_hostile() {
 }
 
 guest_bootstrap() {
-	start "$1" "$2" "$work/src/examples/bootstrap/bootstrap.wasm"
+	start "$1" "$2" "$guests_dir/bootstrap.wasm"
 	if wait_for "$2" '^TIME +EVENT'; then
 		probe 1
 		probe 2
@@ -174,7 +188,7 @@ norm_bootstrap() {
 }
 
 guest_execve() {
-	start "$1" "$2" "$work/src/examples/execve/execve.wasm"
+	start "$1" "$2" "$guests_dir/execve.wasm"
 	if wait_for "$2" '^PID +PPID'; then
 		probe 1
 		probe 2
@@ -194,7 +208,7 @@ norm_execve() {
 guest_sockfilter() {
 	local port=$((20000 + RANDOM % 20000))
 	echo "$port" >"$2.port"
-	start "$1" "$2" "$work/src/examples/sockfilter/sockfilter.wasm" lo
+	start "$1" "$2" "$guests_dir/sockfilter.wasm" lo
 	if wait_for "$2" '^Capturing'; then
 		for _ in 1 2 3; do
 			echo probe >"/dev/udp/127.0.0.1/$port"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test.sh: on a fresh machine, install what is needed and run the whole test
-# suite, kernel end-to-end tests included. With CI=true a test that needs
-# BPF fails rather than skips when BPF is unavailable.
+# suite, kernel end-to-end tests included, on this kernel and, in VMs, on
+# Debian's 6.1 and 6.12 (scripts/kernel-matrix.sh). With CI=true a test that
+# needs BPF (or QEMU, for the VMs) fails rather than skips when it is
+# unavailable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -14,8 +16,12 @@ if [ -n "$unformatted" ]; then
 	echo "gofmt needed: $unformatted" >&2
 	exit 1
 fi
-# TestReleaseImage runs the release image, which needs the static binary: below.
-go test -count=1 -timeout 15m -skip '^TestReleaseImage$' ./...
+# The guests the tests build are kept (internal/testenv's store) for the
+# kernel matrix below, whose VMs have no toolchain. TestReleaseImage runs
+# the release image, which needs the static binary: below.
+store=$(mktemp -d /tmp/wasm-bpf-store.XXXXXX)
+trap 'rm -rf "$store"' EXIT
+WASM_BPF_TESTENV_STORE=$store go test -count=1 -timeout 15m -skip '^TestReleaseImage$' ./...
 # The fuzz targets over hostile input, a few seconds each besides their seeds
 # (minimisation bounded: the seeds are whole BPF objects).
 go test -run '^$' -fuzz FuzzAnalyze -fuzztime 5s -fuzzminimizetime 50x ./policy/
@@ -27,5 +33,7 @@ bash scripts/build-static.sh
 WASM_BPF_BIN=$PWD/dist/wasm-bpf go test -count=1 -timeout 5m -skip TestEmbed ./examples/ # TestEmbed runs no CLI
 # The container image of that binary, built without Docker, through a registry, run by runc.
 WASM_BPF_STATIC=$PWD/dist/wasm-bpf go test -count=1 -timeout 5m -run '^TestReleaseImage$' -v ./e2e/
-
-WASM_BPF_BIN=$PWD/dist/wasm-bpf bash scripts/parity.sh
+WASM_BPF_BIN=$PWD/dist/wasm-bpf PARITY_GUESTS=$store/parity bash scripts/parity.sh
+# The same suites on other kernels (6.1 and 6.12, where LSM and fentry
+# load), each booted under QEMU.
+WASM_BPF_BIN=$PWD/dist/wasm-bpf bash scripts/kernel-matrix.sh --store "$store"

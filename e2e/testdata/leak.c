@@ -4,7 +4,8 @@
  *   return  main returns 0           (after a line on stdin)
  *   exit3   exit(3), i.e. proc_exit  (after a line on stdin)
  *   trap    __builtin_trap()         (after a line on stdin)
- *   cbtrap  traps inside the poll callback (at the first record)
+ *   cbtrap  traps inside the poll callback (at the first record after a
+ *           line on stdin: until then the test can find its objects)
  *   block   polls with a 60 s timeout forever, to be cancelled or signalled
  *   spin    loops forever in wasm code (no host call), likewise
  *   sleep   sleeps 8 s in WASI poll_oneoff, likewise (the test waits 5 s)
@@ -38,6 +39,8 @@ int main(int argc, char **argv)
 	say("ready");
 
 	if (strcmp(mode, "cbtrap") == 0) {
+		if (!fgets(line, sizeof(line), stdin))
+			die("stdin closed before the go line");
 		for (;;) {
 			int n = wasm_bpf_buffer_poll(h, fd, TABLE_INDEX(trap_callback), 0,
 						     poll_buf, sizeof(poll_buf), 100);

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -32,6 +33,23 @@ func Unavailable(t testing.TB, format string, args ...any) {
 		t.Fatalf("environment cannot run this test (CI=true, so this is a failure): %s", msg)
 	}
 	t.Skipf("skipping: %s", msg)
+}
+
+// RequiredEnv names the environment variable that lists, comma-separated,
+// the kernel features ("lsm", "fentry") the tests must find working.
+// scripts/kernel-matrix.sh sets it in its virtual machines, whose kernels
+// have them; elsewhere a test may instead check that the kernel's refusal
+// reaches the user.
+const RequiredEnv = "WASM_BPF_TEST_REQUIRE"
+
+// Required reports whether $WASM_BPF_TEST_REQUIRE lists feature.
+func Required(feature string) bool {
+	for _, f := range strings.Split(os.Getenv(RequiredEnv), ",") {
+		if strings.TrimSpace(f) == feature {
+			return true
+		}
+	}
+	return false
 }
 
 // RequireBPF stops the test (see Unavailable) unless the process is root,

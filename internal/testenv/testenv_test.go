@@ -189,3 +189,23 @@ func TestRequireBPF(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRequired(t *testing.T) {
+	tests := []struct {
+		env, feature string
+		want         bool
+	}{
+		{"", "lsm", false},
+		{"lsm", "lsm", true},
+		{"lsm,fentry", "fentry", true},
+		{" lsm , fentry ", "fentry", true},
+		{"lsmx", "lsm", false},
+		{"fentry", "lsm", false},
+	}
+	for _, tt := range tests {
+		t.Setenv(RequiredEnv, tt.env)
+		if got := Required(tt.feature); got != tt.want {
+			t.Errorf("%s=%q: Required(%q) = %v, want %v", RequiredEnv, tt.env, tt.feature, got, tt.want)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -34,9 +35,18 @@ func (e *ToolMissingError) Unwrap() error { return e.Err }
 // test binary (in TestMain) with NewToolchain and Close it at the end; every
 // artefact lives in one temporary directory and is built once (results are
 // memoised by their inputs). Its methods are safe for concurrent use.
+//
+// With $WASM_BPF_TESTENV_STORE set to a directory, artefacts live there
+// instead and outlast the test binary: a later run of the same test binary
+// with the same store (and the repository at the same path) takes them from
+// it without building anything. scripts/kernel-matrix.sh builds the guests
+// this way on the host and runs the tests in virtual machines that have no
+// toolchain. A store holds one tree's artefacts: artefacts are keyed by
+// their inputs' paths, not their contents.
 type Toolchain struct {
-	root string // repository root (holds go.mod)
-	dir  string // temporary directory for every artefact
+	root  string // repository root (holds go.mod)
+	dir   string // temporary directory for every artefact
+	store string // $WASM_BPF_TESTENV_STORE: artefacts kept between runs, or ""
 
 	mu   sync.Mutex
 	memo map[string]memoEntry
@@ -65,7 +75,66 @@ func NewToolchain(repoRoot string) (*Toolchain, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Toolchain{root: abs, dir: dir, memo: map[string]memoEntry{}}, nil
+	store := os.Getenv(StoreEnv)
+	if store != "" {
+		if store, err = filepath.Abs(store); err != nil {
+			return nil, err
+		}
+	}
+	return &Toolchain{root: abs, dir: dir, store: store, memo: map[string]memoEntry{}}, nil
+}
+
+// StoreEnv names the environment variable that gives a Toolchain a store.
+const StoreEnv = "WASM_BPF_TESTENV_STORE"
+
+// storeDone marks a stored artefact as complete.
+const storeDone = ".testenv-done"
+
+// Stored runs build into a directory called name in the store (or, without
+// a store, in Dir), unless the store holds a complete one already, and
+// returns the directory. It is for artefacts built outside the Toolchain's
+// own methods (examples/ builds every example with make). Test binaries
+// sharing a store take turns: a lock file per name serialises them.
+func (tc *Toolchain) Stored(name string, build func(out string) error) (string, error) {
+	return tc.buildIn(tc.store, name, build)
+}
+
+// buildIn is Stored with the store dir; "" builds into Dir every time.
+func (tc *Toolchain) buildIn(dir, name string, build func(out string) error) (string, error) {
+	if dir == "" {
+		out := filepath.Join(tc.dir, name)
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return "", err
+		}
+		return out, build(out)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, name+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", fmt.Errorf("lock %s: %w", lock.Name(), err)
+	}
+	out := filepath.Join(dir, name)
+	done := filepath.Join(out, storeDone)
+	if _, err := os.Stat(done); err == nil {
+		return out, nil
+	}
+	// An earlier build that did not finish leaves no half artefact behind.
+	if err := os.RemoveAll(out); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", err
+	}
+	if err := build(out); err != nil {
+		return "", err
+	}
+	return out, os.WriteFile(done, nil, 0o644)
 }
 
 // Close removes every artefact.
@@ -77,20 +146,26 @@ func (tc *Toolchain) Dir() string { return tc.dir }
 // RepoRoot is the repository root the toolchain builds from.
 func (tc *Toolchain) RepoRoot() string { return tc.root }
 
-// once runs build at most once per key and returns its memoised result.
-// build must not call once (the lock is held while it runs).
+// once runs build at most once per key and returns its memoised result;
+// the artefact goes to the store, if there is one. build must not call once
+// (the lock is held while it runs).
 func (tc *Toolchain) once(key string, build func(out string) error) (string, error) {
+	return tc.onceIn(key, true, build)
+}
+
+// onceIn is once; stored false keeps the artefact out of the store.
+func (tc *Toolchain) onceIn(key string, stored bool, build func(out string) error) (string, error) {
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
 	if e, ok := tc.memo[key]; ok {
 		return e.path, e.err
 	}
 	sum := sha256.Sum256([]byte(key))
-	out := filepath.Join(tc.dir, hex.EncodeToString(sum[:6]))
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return "", err
+	store := ""
+	if stored {
+		store = tc.store
 	}
-	err := build(out)
+	out, err := tc.buildIn(store, hex.EncodeToString(sum[:6]), build)
 	if err != nil {
 		out = ""
 	}
@@ -209,8 +284,10 @@ func (tc *Toolchain) bpfObject(src string, btf bool, defines []string) (string, 
 		if err != nil {
 			return err
 		}
+		// Source paths in the BTF relative to the repository: the same
+		// object wherever the tree is.
 		args := []string{"-O2", "-target", "bpf", "-D__TARGET_ARCH_" + arch,
-			"-I" + vmlinux, "-I" + filepath.Dir(src)}
+			"-ffile-prefix-map=" + tc.root + "/=", "-I" + vmlinux, "-I" + filepath.Dir(src)}
 		if btf {
 			args = append(args, "-g")
 		}
@@ -313,7 +390,8 @@ func (tc *Toolchain) CLI() (string, error) {
 		}
 		return abs, nil
 	}
-	dir, err := tc.once("cli", func(out string) error {
+	// Never stored: the CLI is built from the tree as it is now.
+	dir, err := tc.onceIn("cli", false, func(out string) error {
 		goBin, err := goTool()
 		if err != nil {
 			return err

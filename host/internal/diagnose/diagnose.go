@@ -33,9 +33,10 @@ type Program struct {
 
 // Object is the BPF object that failed to load.
 type Object struct {
-	Name     string
-	BTF      bool // it has a .BTF section
-	Programs []Program
+	Name      string
+	BTF       bool   // it has a .BTF section
+	KernelBTF string // the file given for the kernel's BTF (wasm-bpf run --btf), or ""
+	Programs  []Program
 }
 
 // verifierTail is how many lines of the verifier's log the explanation
@@ -60,9 +61,12 @@ func Load(m Machine, o Object, err error) string {
 	if !o.BTF && isLibbpf(err) && (log.Contains("BTF is required") || errno == syscall.ENOENT) {
 		return NoBTF(o.Name)
 	}
-	if log.Contains("failed to find valid kernel BTF") || log.Contains("Error loading vmlinux BTF") ||
-		(!m.KernelBTF() && (log.Contains("CO-RE") || log.Contains("kernel BTF"))) {
-		return what + ": the kernel has no BTF (" + vmlinuxBTF + " is missing), which CO-RE relocations need: run it on a kernel built with CONFIG_DEBUG_INFO_BTF=y"
+	if o.KernelBTF == "" && (log.Contains("failed to find valid kernel BTF") || log.Contains("Error loading vmlinux BTF") ||
+		(!m.KernelBTF() && (log.Contains("CO-RE") || log.Contains("kernel BTF")))) {
+		return what + ": the kernel has no BTF (" + vmlinuxBTF + " is missing), which CO-RE relocations need: give the kernel's BTF in a file (wasm-bpf run --btf FILE; BTFHub has it for many kernels), or run it on a kernel built with CONFIG_DEBUG_INFO_BTF=y"
+	}
+	if o.KernelBTF != "" && (log.Contains("failed to parse target BTF") || log.Contains("kernel BTF")) {
+		return what + ": the kernel BTF in " + o.KernelBTF + " (--btf) cannot be used: give the BTF of the running kernel (BTFHub, or bpftool btf dump file VMLINUX format raw)"
 	}
 	if prog, target, ok := missingBTFTarget(log); ok {
 		p := find(o.Programs, prog)
