@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -359,5 +360,34 @@ func TestLimitsCountObjectsClosedInCallback(t *testing.T) {
 				t.Errorf("log does not name the limit %s:\n%s", c.limit, log.String())
 			}
 		})
+	}
+}
+
+// A poll of a buffer from inside that buffer's own callback, classic or
+// batched, returns -EBUSY while records are pending, and the outer poll
+// goes on delivering them. (The nested classic poll cleared the outer
+// poll's callback: its next record called a nil function and the host
+// panicked.)
+func TestNestedPollOfTheSameBuffer(t *testing.T) {
+	testenv.RequireBPF(t)
+	wasm := guestWasm(t, "lifecycle", []string{"leak"})
+	id := runID()
+	g := startCLI(t, nil, wasm, "nest", "wbn"+id+"z")
+	g.waitLine("ready", readyTimeout)
+	sp := newSpawner(t)
+	for _, c := range "abc" {
+		sp.run("wbn" + id + string(c))
+	}
+	g.sendLine("go")
+	g.waitLine("nested batch -16", eventTimeout)
+	sp.run("wbn" + id + "z")
+	if code := g.waitExit(exitTimeout); code != 0 {
+		g.fatalf("exit %d, want 0", code)
+	}
+	if !slices.ContainsFunc(g.stdout.snapshot(), func(l line) bool { return l.text == "nested classic -16" }) {
+		g.fatalf("the nested classic poll did not return -EBUSY")
+	}
+	if got := comms(g, "wbn"+id); strings.Join(got, " ") != "wbn"+id+"a wbn"+id+"b wbn"+id+"c wbn"+id+"z" {
+		g.fatalf("events %v, want every exec in order", got)
 	}
 }
