@@ -185,7 +185,7 @@ func (r *inspectReport) writeText(w io.Writer) {
 	for i, o := range r.Objects {
 		fmt.Fprintf(w, "\nobject %d: %s, %d bytes, sha256 %s\n", i+1, o.Where, o.Size, o.SHA256[:16])
 		if o.Error != "" {
-			fmt.Fprintf(w, "  cannot be analysed, so the runtime refuses it: %s\n", o.Error)
+			fmt.Fprintf(w, "  the runtime refuses it: %s\n", o.Error)
 			continue
 		}
 		for _, p := range o.Programs {

@@ -431,3 +431,73 @@ func cgroup2Root(t *testing.T) string {
 	testenv.Unavailable(t, "no cgroup2 mount in /proc/mounts")
 	return ""
 }
+
+// A guest cannot reach a map of another guest through its code either: a
+// program whose 16-byte load names a map by the number of a host fd (not
+// by a relocation, which libbpf fills in with the object's own map) is
+// refused under every policy, "all" included, and nothing of it reaches
+// the kernel. (libbpf passed the load as it was, the kernel took the
+// number as an fd of the host, and the program read guest B's secret.)
+func TestFDsInCode(t *testing.T) {
+	testenv.RequireBPF(t)
+	victimWasm := guestWasm(t, "fdvictim", []string{"fdvictim"})
+	wasm := guestWasm(t, "rawfd", []string{"rawfd"})
+	rt, err := host.NewRuntime(host.RuntimeConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rt.Close)
+	baseProgs, baseMaps := ids(bpftoolShow(t, "prog")), ids(bpftoolShow(t, "map"))
+	network, err := policy.New(policy.Network)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := startInstanceConfig(t, rt, host.Config{Policy: network}, victimWasm)
+	b.waitLine("ready", readyTimeout)
+	secret := 0
+	for id, name := range newObjs(t, "map", "wbfdv_", baseMaps) {
+		if name == "wbfdv_secret" {
+			secret = fdOfMap(t, id)
+		}
+	}
+	if secret == 0 {
+		t.Fatal("found no fd of guest B's wbfdv_secret")
+	}
+	for _, grant := range []string{policy.Observe, policy.All} {
+		t.Run(grant, func(t *testing.T) {
+			pol, err := policy.New(grant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var log lockedBuffer
+			a, _ := startInstanceConfig(t, rt, host.Config{
+				Logger: slog.New(slog.NewTextHandler(&log, nil)),
+				Policy: pol,
+			}, wasm, strconv.Itoa(secret))
+			a.waitFor(`"load refused" or "ready"`, readyTimeout, func(ls []line) int {
+				for i, l := range ls {
+					if l.text == "load refused" || l.text == "ready" {
+						return i
+					}
+				}
+				return -1
+			})
+			if got := newObjs(t, "prog", "wbraw_", baseProgs); len(got) > 0 {
+				newSpawner(t).run("wbraw" + runID())
+				a.sendLine("end")
+				a.waitExit(exitTimeout)
+				a.fatalf("the object reached the kernel (%v): %s", got, a.stdout)
+			}
+			a.sendLine("end")
+			if code := a.waitExit(exitTimeout); code != 0 {
+				a.fatalf("exit %d", code)
+			}
+			want := fmt.Sprintf(`code in section \"tp/sched/sched_process_exec\" (instruction 2) loads map fd %d by number, not through a relocation`, secret)
+			if !strings.Contains(log.String(), want) {
+				a.fatalf("the log lacks %q:\n%s", want, log.String())
+			}
+		})
+	}
+	b.sendLine("end")
+	b.waitExit(exitTimeout)
+}

@@ -38,6 +38,10 @@ func (g *guest) label() string {
 // its kernel memory limit, before libbpf or the kernel see any of it.
 func (g *guest) admit(handle uint64, elf []byte) (*policy.Object, error) {
 	obj, err := policy.Analyze(elf)
+	var hostRef *policy.HostRefError
+	if errors.As(err, &hostRef) {
+		return nil, refuse("%s: object %d: %v", g.label(), handle, err)
+	}
 	if err != nil && !hasBTF(elf) {
 		// The likely cause, and the one the user can fix: libbpf would
 		// refuse it too (ENOENT), for the same reason.

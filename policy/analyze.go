@@ -106,7 +106,8 @@ func (o *Object) Program(name string) (*Program, bool) {
 
 // Analyze reads a BPF ELF object. It fails on anything
 // github.com/cilium/ebpf cannot read: an object this package cannot see
-// into is refused rather than guessed at.
+// into is refused rather than guessed at. It fails with a *HostRefError
+// on code that names a kernel object by number.
 //
 // Per program, the helpers and kfuncs are those of its instructions and of
 // every function they reach by a call or a function pointer (bpf_loop's
@@ -161,7 +162,7 @@ func analyze(obj []byte, ncpu int) (*Object, error) {
 	}
 	slices.SortFunc(o.Maps, func(a, b Map) int { return strings.Compare(a.Name, b.Name) })
 
-	if o.Helpers, err = codeHelpers(obj); err != nil {
+	if o.Helpers, err = scanCode(obj); err != nil {
 		return nil, err
 	}
 	kfuncs := map[string]bool{}
@@ -224,11 +225,13 @@ func isExtern(ins asm.Instruction) bool {
 // bpfFSleepable is BPF_F_SLEEPABLE.
 const bpfFSleepable = 1 << 4
 
-// codeHelpers finds every helper call in the object's executable sections,
-// one 8-byte slot at a time: whatever instruction boundaries a loader
-// assumes, a call is a slot of its own (the second half of a 16-byte load
-// has opcode 0), so no call hides from this scan.
-func codeHelpers(obj []byte) (helpers []Helper, err error) {
+// scanCode reads the object's executable sections one 8-byte slot at a
+// time: whatever instruction boundaries a loader assumes, a call or the
+// first half of a 16-byte load is a slot of its own (the second half has
+// opcode 0), so nothing below hides from this scan. It returns every
+// helper any slot calls, and fails on the first slot that names a kernel
+// object by number (see HostRefError).
+func scanCode(obj []byte) (helpers []Helper, err error) {
 	f, err := elf.NewFile(bytes.NewReader(obj))
 	if err != nil {
 		return nil, err
@@ -248,24 +251,76 @@ func codeHelpers(obj []byte) (helpers []Helper, err error) {
 		for i := 0; i+asm.InstructionSize <= len(code); i += asm.InstructionSize {
 			slot := code[i : i+asm.InstructionSize]
 			op := asm.OpCode(slot[0])
-			if !(op.Class() == asm.JumpClass || op.Class() == asm.Jump32Class) || op.JumpOp() != asm.Call {
-				continue
-			}
 			// The register byte is dst:4, src:4 in the object's bit order.
 			src := slot[1] >> 4
 			if f.ByteOrder == binary.BigEndian {
 				src = slot[1] & 0x0f
 			}
-			if src != 0 {
-				continue // a BPF-to-BPF or kfunc call
+			imm := int32(f.ByteOrder.Uint32(slot[4:]))
+			switch {
+			case op == asm.LoadImmOp(asm.DWord) && src != 0 && src != pseudoFunc,
+				(op.Class() == asm.JumpClass || op.Class() == asm.Jump32Class) && op.JumpOp() == asm.Call && src == pseudoKfuncCall:
+				return nil, &HostRefError{Section: s.Name, Insn: i / asm.InstructionSize, Src: src, Imm: imm, Call: op.JumpOp() == asm.Call}
+			case (op.Class() == asm.JumpClass || op.Class() == asm.Jump32Class) && op.JumpOp() == asm.Call && src == 0:
+				ids[imm] = true
 			}
-			ids[int32(f.ByteOrder.Uint32(slot[4:]))] = true
 		}
 	}
 	for _, id := range sortedKeys(ids) {
 		helpers = append(helpers, helper(id))
 	}
 	return helpers, nil
+}
+
+// The kernel's src_reg values that turn a 16-byte load or a call into a
+// reference to a kernel object (include/uapi/linux/bpf.h).
+const (
+	pseudoMapFD     = 1 // BPF_PSEUDO_MAP_FD: imm is a map fd
+	pseudoMapValue  = 2 // BPF_PSEUDO_MAP_VALUE: imm is a map fd, the value's address is loaded
+	pseudoBTFID     = 3 // BPF_PSEUDO_BTF_ID: imm is a kernel variable's BTF id
+	pseudoFunc      = 4 // BPF_PSEUDO_FUNC: imm is an instruction offset in the object's own code
+	pseudoMapIdx    = 5 // BPF_PSEUDO_MAP_IDX: imm indexes the loader's fd array
+	pseudoMapIdxVal = 6 // BPF_PSEUDO_MAP_IDX_VALUE
+	pseudoKfuncCall = 2 // BPF_PSEUDO_KFUNC_CALL (in a call): imm is a kernel function's BTF id
+)
+
+// HostRefError is an object whose code names a kernel object by number
+// rather than by a symbol the loader relocates: a 16-byte load of a map
+// fd, of a map value by fd, of a kernel variable by BTF id or of an entry
+// of the loader's fd array, or a call of a kernel function by BTF id.
+// Compilers never emit these (a map reference is a load of 0 with a
+// relocation, which libbpf fills in with the object's own map), and
+// libbpf passes them to the kernel as they are, where a map fd is one of
+// the host's: another guest's map, or the runtime's own. So no policy
+// admits such an object, "all" included.
+type HostRefError struct {
+	Section string
+	Insn    int   // the slot's index in the section
+	Src     uint8 // the instruction's src_reg
+	Imm     int32
+	Call    bool
+}
+
+func (e *HostRefError) Error() string {
+	var what string
+	switch {
+	case e.Call:
+		what = fmt.Sprintf("calls the kernel function of BTF id %d", e.Imm)
+	case e.Src == pseudoMapFD:
+		what = fmt.Sprintf("loads map fd %d", e.Imm)
+	case e.Src == pseudoMapValue:
+		what = fmt.Sprintf("loads a value of map fd %d", e.Imm)
+	case e.Src == pseudoBTFID:
+		what = fmt.Sprintf("loads the kernel variable of BTF id %d", e.Imm)
+	case e.Src == pseudoMapIdx || e.Src == pseudoMapIdxVal:
+		what = fmt.Sprintf("loads entry %d of the loader's fd array", e.Imm)
+	default:
+		what = fmt.Sprintf("loads a 64-bit immediate of kind %d", e.Src)
+	}
+	return fmt.Sprintf("code in section %q (instruction %d) %s by number, not through a relocation: "+
+		"in the host that number is the runtime's, another guest's object or its own, so no policy admits it; "+
+		"reference maps and kernel symbols by name (&map, extern ... __ksym) and let the loader relocate them",
+		e.Section, e.Insn, what)
 }
 
 func sortedKeys[K interface{ ~int32 | ~string }](m map[K]bool) []K {

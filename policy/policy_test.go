@@ -2,6 +2,8 @@ package policy
 
 import (
 	"bufio"
+	"bytes"
+	"debug/elf"
 	"errors"
 	"os"
 	"path/filepath"
@@ -410,5 +412,66 @@ func TestExampleFile(t *testing.T) {
 	}
 	if !p.grantsKind("xdp") || p.maxPrograms != 16 || len(p.attach) != 2 {
 		t.Errorf("parsed %v", p)
+	}
+}
+
+// Code that names a kernel object by number instead of by a relocated
+// symbol is refused by every policy: a map fd (or a map value by fd), a
+// kernel variable or function by BTF id, an entry of the loader's fd
+// array. The loads and calls compilers emit pass.
+func TestHostRefs(t *testing.T) {
+	obj := exampleObjects(t)["bootstrap"]
+	f, err := elf.NewFile(bytes.NewReader(obj))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first 16-byte load and the first helper call of the code.
+	load, call := -1, -1
+	for _, s := range f.Sections {
+		if s.Flags&elf.SHF_EXECINSTR == 0 || s.Type != elf.SHT_PROGBITS {
+			continue
+		}
+		for off := s.Offset; off+8 <= s.Offset+s.Size; off += 8 {
+			switch {
+			case load < 0 && obj[off] == 0x18 && obj[off+1]>>4 == 0:
+				load = int(off)
+			case call < 0 && obj[off] == 0x85 && obj[off+1]>>4 == 0:
+				call = int(off)
+			}
+		}
+	}
+	if load < 0 || call < 0 {
+		t.Fatalf("bootstrap has no 16-byte load (%d) or helper call (%d)", load, call)
+	}
+	for _, c := range []struct {
+		name    string
+		at      int
+		src     byte
+		refused string
+	}{
+		{"load", load, 0, ""},
+		{"load pseudo func", load, pseudoFunc, ""},
+		{"load map fd", load, pseudoMapFD, "loads map fd"},
+		{"load map value", load, pseudoMapValue, "loads a value of map fd"},
+		{"load btf id", load, pseudoBTFID, "loads the kernel variable of BTF id"},
+		{"load map idx", load, pseudoMapIdx, "loads entry"},
+		{"load map idx value", load, pseudoMapIdxVal, "loads entry"},
+		{"load unknown kind", load, 9, "loads a 64-bit immediate of kind 9"},
+		{"call kfunc", call, pseudoKfuncCall, "calls the kernel function of BTF id"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			mutant := slices.Clone(obj)
+			mutant[c.at+1] = mutant[c.at+1]&0x0f | c.src<<4
+			_, err := Analyze(mutant)
+			var h *HostRefError
+			switch {
+			case c.refused == "" && errors.As(err, &h):
+				t.Fatalf("refused: %v", err)
+			case c.refused != "" && !errors.As(err, &h):
+				t.Fatalf("Analyze: %v, want a HostRefError", err)
+			case c.refused != "" && !strings.Contains(err.Error(), c.refused):
+				t.Fatalf("Analyze: %v, want it to say %q", err, c.refused)
+			}
+		})
 	}
 }
