@@ -443,6 +443,12 @@ func TestPolicyAttachPattern(t *testing.T) {
 	if n := r.finish(); n < 1 {
 		r.fatalf("count %d, want the program to have run", n)
 	}
+
+	// A section whose path climbs out of its category attaches where the
+	// path leads, and is judged there. (It was judged by its text, which
+	// tracepoint/sched/* matches, and attached to a syscall tracepoint.)
+	r = startPolicy(t, policyGuest(t, "TPESCAPE"), []string{"--allow", "attach:tracepoint/sched/*"}, "wbpol_tpesc")
+	expectAttachRefused(t, r, refusalPrefix+`program "wbpol_tpesc" attaches to tracepoint/syscalls/sys_enter_getppid, but policy "observe,attach:tracepoint/sched/*" grants only attach points tracepoint/sched/*; run with --allow attach:tracepoint/syscalls/sys_enter_getppid`)
 }
 
 // TestPolicyInterface: with iface rules, a socket filter attaches only to

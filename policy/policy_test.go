@@ -286,7 +286,7 @@ func TestCheckAttach(t *testing.T) {
 	if err := os.Symlink(bin, alias); err != nil {
 		t.Fatal(err)
 	}
-	up := &Program{Name: "u", Kind: "kprobe", Target: "uprobe/" + alias + ":f"}
+	up := &Program{Name: "u", Kind: "kprobe", Section: "uprobe/" + alias + ":f", Target: "uprobe/" + alias + ":f"}
 	okP, _ := New("attach:uprobe/" + bin + ":*")
 	if _, err := okP.CheckAttach(up, ""); err != nil {
 		t.Errorf("uprobe through a symlink to a granted binary: %v", err)
@@ -294,6 +294,27 @@ func TestCheckAttach(t *testing.T) {
 	noP, _ := New("attach:uprobe/" + alias + ":*")
 	if _, err := noP.CheckAttach(up, ""); err == nil {
 		t.Error("a pattern on the symlink's name granted the binary it points to")
+	}
+	// A ".." after a symlink climbs from where the symlink leads, as the
+	// kernel walks the path: deep/link/../bin is deep/bin, not bin.
+	deep := filepath.Join(dir, "deep", "er")
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "deep", "bin"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(deep, filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	section := "uprobe/" + dir + "/link/../bin:f"
+	climb := &Program{Name: "u", Kind: "kprobe", Section: section, Target: target(section, "kprobe")}
+	if _, err := okP.CheckAttach(climb, ""); err == nil {
+		t.Errorf("%s: granted as %s, but the kernel opens %s", section, bin, filepath.Join(dir, "deep", "bin"))
+	}
+	deepP, _ := New("attach:uprobe/" + filepath.Join(dir, "deep", "bin") + ":*")
+	if _, err := deepP.CheckAttach(climb, ""); err != nil {
+		t.Errorf("%s: %v", section, err)
 	}
 	tp := &Program{Name: "t", Kind: "tracepoint", Target: "tracepoint/sched/sched_switch"}
 	if _, err := Default().CheckAttach(tp, ""); err != nil {
@@ -305,6 +326,8 @@ func TestTarget(t *testing.T) {
 	for _, c := range []struct{ section, kind, want string }{
 		{"tp/sched/sched_process_exec", "tracepoint", "tracepoint/sched/sched_process_exec"},
 		{"tracepoint/sched/sched_process_exec", "tracepoint", "tracepoint/sched/sched_process_exec"},
+		{"tp/sched/../syscalls/sys_enter_getppid", "tracepoint", "tracepoint/syscalls/sys_enter_getppid"},
+		{"tp//sched/./sched_switch", "tracepoint", "tracepoint/sched/sched_switch"},
 		{"raw_tp/sched_switch", "raw_tracepoint", "raw_tracepoint/sched_switch"},
 		{"fentry.s/do_unlinkat", "fentry", "fentry/do_unlinkat"},
 		{"uprobe//usr/bin/../bin/bash:readline", "kprobe", "uprobe//usr/bin/bash:readline"},

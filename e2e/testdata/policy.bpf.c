@@ -81,6 +81,18 @@ int wbpol_plain(void *ctx)
 }
 #endif
 
+#ifdef CASE_TPESCAPE
+/* libbpf reads the tracepoint's id from tracefs' events/sched/../syscalls/
+ * sys_enter_getppid/id: the tracepoint this program attaches to is
+ * syscalls/sys_enter_getppid, whatever the section's prefix says. */
+SEC("tp/sched/../syscalls/sys_enter_getppid")
+int wbpol_tpesc(void *ctx)
+{
+	count();
+	return 0;
+}
+#endif
+
 #ifdef CASE_SIGNAL
 SEC("tp/sched/sched_process_exec")
 int wbpol_sig(void *ctx)
