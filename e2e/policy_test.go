@@ -477,6 +477,25 @@ func TestPolicyMapMemory(t *testing.T) {
 	r = startPolicy(t, wasm, nil, "wbpol_plain")
 	expectLoaded(t, r, "wbpol_plain")
 	r.finish()
+
+	// The inner map of a map of maps is created at load too, and counts.
+	// (It did not: an outer map of one entry brought in an inner map of
+	// any size.)
+	r = startPolicy(t, policyGuest(t, "INNERMAP"), []string{"--max-map-memory", "512KiB"}, "wbpol_plain")
+	expectRefused(t, r, refusalPrefix+`its maps need 1.0 MiB of kernel memory (the largest: map "wbpol_outer", array_of_maps of 1 entries whose inner map is array of 131072 entries, 1.0 MiB), over the limit of 512 KiB; run with --max-map-memory 2MiB`)
+}
+
+// TestPolicyInnerMapType: the inner map of a map of maps needs what a map
+// of its type needs. (It was not checked: a hash of sockmaps loaded under
+// observe.)
+func TestPolicyInnerMapType(t *testing.T) {
+	testenv.RequireBPF(t)
+	wasm := policyGuest(t, "INNERSOCK")
+	r := startPolicy(t, wasm, nil, "wbpol_plain")
+	expectRefused(t, r, refusalPrefix+`map "wbpol_outs" holds maps of type sockmap, which profile "observe" does not grant; run with --allow network`)
+	r = startPolicy(t, wasm, []string{"--allow", "network"}, "wbpol_plain")
+	expectLoaded(t, r, "wbpol_plain")
+	r.finish()
 }
 
 // TestPolicyFile: --policy FILE, with a program limit.

@@ -30,3 +30,12 @@ func (m *Map) RawValueSize() uint32 { return uint32(C.bpf_map__value_size(m.m)) 
 
 // Autocreate reports whether the map is created when its object loads.
 func (m *Map) Autocreate() bool { return bool(C.bpf_map__autocreate(m.m)) }
+
+// Inner is the inner map of a map of maps, the template libbpf creates
+// before the outer map, or nil.
+func (m *Map) Inner() *Map {
+	if in := C.bpf_map__inner_map(m.m); in != nil {
+		return &Map{m: in}
+	}
+	return nil
+}

@@ -78,8 +78,12 @@ type Map struct {
 	MaxEntries uint32
 	Flags      uint32
 	// Memory is an upper estimate of the kernel memory the map takes once
-	// created and full (see docs/policy.md).
+	// created and full (see docs/policy.md), with its inner map's.
 	Memory Bytes
+	// Inner is the inner map of a map of maps: libbpf creates it at load
+	// as the template of the maps the outer map may hold, and destroys it
+	// once the outer map exists.
+	Inner *Map
 }
 
 // TypeName is the kernel's name of the map's type ("hash", "ringbuf", ...).
@@ -155,10 +159,7 @@ func analyze(obj []byte, ncpu int) (*Object, error) {
 		return strings.Compare(a.Name, b.Name)
 	})
 	for _, m := range spec.Maps {
-		o.Maps = append(o.Maps, Map{
-			Name: m.Name, Type: m.Type, KeySize: m.KeySize, ValueSize: m.ValueSize,
-			MaxEntries: m.MaxEntries, Flags: m.Flags, Memory: Bytes(mapMemory(m, ncpu)),
-		})
+		o.Maps = append(o.Maps, newMap(m, ncpu))
 	}
 	slices.SortFunc(o.Maps, func(a, b Map) int { return strings.Compare(a.Name, b.Name) })
 
@@ -183,6 +184,22 @@ func analyze(obj []byte, ncpu int) (*Object, error) {
 	}
 	o.Kfuncs = sortedKeys(kfuncs)
 	return o, nil
+}
+
+func newMap(m *ebpf.MapSpec, ncpu int) Map {
+	am := Map{
+		Name: m.Name, Type: m.Type, KeySize: m.KeySize, ValueSize: m.ValueSize,
+		MaxEntries: m.MaxEntries, Flags: m.Flags, Memory: Bytes(mapMemory(m, ncpu)),
+	}
+	if m.InnerMap != nil {
+		// The template is a real map, created before the outer one: an
+		// outer map of one entry could otherwise bring a map of any size
+		// into the kernel, uncounted.
+		inner := newMap(m.InnerMap, ncpu)
+		am.Inner = &inner
+		am.Memory = Bytes(addSat(uint64(am.Memory), uint64(inner.Memory)))
+	}
+	return am
 }
 
 func program(p *ebpf.ProgramSpec) Program {

@@ -253,6 +253,10 @@ func (p *Policy) Check(o *Object) error {
 			return p.refuse("", fmt.Sprintf("map %q is of type %s", m.Name, m.TypeName()),
 				grantFor(mapProfile(m.Type), "map:"+m.TypeName()), "", "")
 		}
+		if in := m.Inner; in != nil && !p.grantsMap(in.Type) {
+			return p.refuse("", fmt.Sprintf("map %q holds maps of type %s", m.Name, in.TypeName()),
+				grantFor(mapProfile(in.Type), "map:"+in.TypeName()), "", "")
+		}
 	}
 	// What no program reaches by this analysis' linking, another's might.
 	for _, h := range o.Helpers {

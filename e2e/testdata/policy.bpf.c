@@ -54,7 +54,8 @@ static __always_inline int is_target(void)
 	return 1;
 }
 
-#if defined(CASE_PLAIN) || defined(CASE_BIGMAP) || defined(CASE_MIDMAP)
+#if defined(CASE_PLAIN) || defined(CASE_BIGMAP) || defined(CASE_MIDMAP) || defined(CASE_INNERMAP) || \
+	defined(CASE_INNERSOCK)
 #ifdef CASE_BIGMAP
 /* 2^28 entries of 8 bytes: 2 GiB of kernel memory if it were created. */
 struct {
@@ -72,6 +73,35 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } wbpol_mid SEC(".maps");
+#endif
+#ifdef CASE_INNERMAP
+/* An outer map of one entry whose inner map, 2^17 entries of 8 bytes
+ * (1 MiB), libbpf creates at load as the template of the maps it holds. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_ARRAY);
+		__uint(max_entries, 1 << 17);
+		__type(key, __u32);
+		__type(value, __u64);
+	});
+} wbpol_outer SEC(".maps");
+#endif
+#ifdef CASE_INNERSOCK
+/* A hash of sockmaps: its inner map is a sockmap, which "network" grants. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_SOCKMAP);
+		__uint(max_entries, 1);
+		__type(key, __u32);
+		__type(value, __u32);
+	});
+} wbpol_outs SEC(".maps");
 #endif
 SEC("tp/sched/sched_process_exec")
 int wbpol_plain(void *ctx)
