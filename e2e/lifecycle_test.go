@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/wasm-bpf/wasm-bpf/host"
 	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
+	"github.com/wasm-bpf/wasm-bpf/policy"
 )
 
 // The embedding API against the kernel: pause, resume and terminate reach a
@@ -326,21 +328,35 @@ func TestGuestsStayApart(t *testing.T) {
 // any number of objects under a limit of 1.)
 func TestLimitsCountObjectsClosedInCallback(t *testing.T) {
 	rt, wasm := lifecycleRuntime(t)
+	obj, err := os.ReadFile(tc.BPFObjectT(t, filepath.Join("testdata", "leak.bpf.c")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := policy.Analyze(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oneObject := uint64(a.MapMemory()) // room for one, not two
 	for _, c := range []struct {
 		name              string
 		maxObjects, links int
+		mapMemory         uint64
 		want              []string
 		limit             string
 	}{
-		{"max-objects", 1, 1, []string{"inner load 0", "outer load 1", "outer attach 0"}, "max_objects=1"},
-		{"max-links", 2, 1, []string{"inner load 1", "inner attach -24", "outer load 1", "outer attach 0"}, "max_links=1"},
+		{"max-objects", 1, 1, 0, []string{"inner load 0", "outer load 1", "outer attach 0"}, "max_objects=1"},
+		{"max-links", 2, 1, 0, []string{"inner load 1", "inner attach -24", "outer load 1", "outer attach 0"}, "max_links=1"},
+		// (It counted the open objects only: the closed one was forgotten
+		// at once.)
+		{"max-map-memory", 0, 0, oneObject, []string{"inner load 0", "outer load 1", "outer attach 0"}, "--max-map-memory"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var log lockedBuffer
 			g, _ := startInstanceConfig(t, rt, host.Config{
-				MaxObjects: c.maxObjects,
-				MaxLinks:   c.links,
-				Logger:     slog.New(slog.NewTextHandler(&log, nil)),
+				MaxObjects:   c.maxObjects,
+				MaxLinks:     c.links,
+				MaxMapMemory: c.mapMemory,
+				Logger:       slog.New(slog.NewTextHandler(&log, nil)),
 			}, wasm, "reload")
 			g.waitLine("ready", readyTimeout)
 			newSpawner(t).run("wbr" + runID())

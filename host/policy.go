@@ -66,11 +66,12 @@ func (g *guest) admit(handle uint64, elf []byte) (*policy.Object, error) {
 	return obj, nil
 }
 
-// mapMemory is the estimated kernel memory of the maps of the guest's open
-// objects.
+// mapMemory is the estimated kernel memory of the maps of the guest's
+// objects in the kernel, those closed from their own poll's callback
+// included.
 func (g *guest) mapMemory() uint64 {
 	var sum uint64
-	for _, o := range g.objects {
+	for o := range g.held {
 		sum += min(uint64(o.analysis.MapMemory()), math.MaxUint64-sum)
 	}
 	return sum
