@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -500,4 +501,54 @@ func TestFDsInCode(t *testing.T) {
 	}
 	b.sendLine("end")
 	b.waitExit(exitTimeout)
+}
+
+// A map of maps holds only maps of its own object: another object's map
+// would stay in the kernel, held there, once its object is closed, and
+// count toward no limit. A guest that kept one object and loaded, linked
+// and closed another in a loop held any number of maps under
+// MaxMapMemory, and its objects' programs likewise through prog arrays.
+func TestMapsHoldOnlyTheirObjects(t *testing.T) {
+	testenv.RequireBPF(t)
+	obj, err := os.ReadFile(tc.BPFObjectT(t, filepath.Join("testdata", "linger.bpf.c")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := policy.Analyze(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasm := guestWasm(t, "linger", []string{"linger"})
+	rt, err := host.NewRuntime(host.RuntimeConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rt.Close)
+	baseMaps := ids(bpftoolShow(t, "map"))
+	const n = 6
+	var log lockedBuffer
+	g, _ := startInstanceConfig(t, rt, host.Config{
+		MaxMapMemory: 2*uint64(a.MapMemory()) + uint64(a.MapMemory())/2, // room for two objects
+		Logger:       slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}, wasm, strconv.Itoa(n))
+	g.waitLine("done", readyTimeout)
+	var bigs []string
+	for id, name := range newObjs(t, "map", "wbln_", baseMaps) {
+		if name == "wbln_big" {
+			bigs = append(bigs, strconv.Itoa(id))
+		}
+	}
+	if len(bigs) != 1 {
+		g.fatalf("%d maps wbln_big in the kernel (ids %v), want the one of the object the guest holds", len(bigs), bigs)
+	}
+	for i := range n {
+		g.waitLine(fmt.Sprintf("insert %d %d", i, eBADF), time.Second)
+	}
+	if want := "which is not a map of this map's object"; !strings.Contains(log.String(), want) {
+		g.errorf("the log does not say %q:\n%s", want, log.String())
+	}
+	g.sendLine("end")
+	if code := g.waitExit(exitTimeout); code != 0 {
+		g.fatalf("exit %d", code)
+	}
 }

@@ -55,16 +55,16 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 	g.objects[handle] = o
 	g.held[o] = struct{}{}
 	for fd, m := range o.maps {
-		if err := g.maptab.Set(fd, m.typ, m.keySize, m.valueSize); err != nil {
+		if err := g.maptab.Set(fd, handle, m.typ, m.keySize, m.valueSize); err != nil {
 			g.close(o)
 			g.refuse(fn, syscall.ENOMEM, "map table", "err", err)
 			return retI64(0)
 		}
 	}
-	// A map value may carry the guest's own programs (a prog array, a
-	// devmap's XDP program) and no one else's.
+	// A map value may carry the programs of its own object (a prog array,
+	// a devmap's XDP program) and no one else's.
 	for _, fd := range o.progs {
-		if err := g.maptab.SetProgram(fd); err != nil {
+		if err := g.maptab.SetProgram(fd, handle); err != nil {
 			g.close(o)
 			g.refuse(fn, syscall.ENOMEM, "map table", "err", err)
 			return retI64(0)
