@@ -409,6 +409,22 @@ func TestPolicyKfunc(t *testing.T) {
 	}
 }
 
+// TestPolicyKfuncFlavor: a kfunc declared under a flavoured name (NAME___X)
+// is the kernel's NAME, and is judged as NAME. (It was judged by its
+// declared name: kfunc:*___wb let it through.)
+func TestPolicyKfuncFlavor(t *testing.T) {
+	testenv.RequireBPF(t)
+	wasm := policyGuest(t, "KFUNCFLAVOR")
+	r := startPolicy(t, wasm, []string{"--allow", "kfunc:*___wb"}, "wbpol_kflav")
+	expectRefused(t, r, refusalPrefix+`program "wbpol_kflav" calls kfunc bpf_task_acquire, which policy "observe,kfunc:*___wb" does not grant; run with --allow kfunc:bpf_task_acquire`)
+	r = startPolicy(t, wasm, []string{"--allow", "kfunc:bpf_task_*"}, "wbpol_kflav")
+	expectLoaded(t, r, "wbpol_kflav")
+	newSpawner(t).run("wbpf" + runID())
+	if n := r.finish(); n < 1 {
+		r.fatalf("count %d, want the program to have run", n)
+	}
+}
+
 // TestPolicyUnknownHelper: a helper id this build does not know is refused
 // by every profile but all; under all the kernel decides (and refuses it).
 func TestPolicyUnknownHelper(t *testing.T) {

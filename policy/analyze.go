@@ -173,7 +173,7 @@ func analyze(obj []byte, ncpu int) (*Object, error) {
 				return nil, fmt.Errorf("BTF: %w", err)
 			}
 			if f, ok := t.(*btf.Func); ok && f.Linkage == btf.ExternFunc {
-				kfuncs[f.Name] = true
+				kfuncs[kfuncName(f.Name)] = true
 			}
 		}
 	}
@@ -219,7 +219,7 @@ func program(p *ebpf.ProgramSpec) Program {
 		switch {
 		case ins.OpCode.JumpOp() != asm.Call:
 		case ins.Src == asm.PseudoKfuncCall || ins.Src == asm.PseudoCall && isExtern(ins):
-			kfuncs[ins.Reference()] = true
+			kfuncs[kfuncName(ins.Reference())] = true
 		case ins.Src == asm.R0:
 			helpers[int32(ins.Constant)] = true
 		}
@@ -237,6 +237,19 @@ func program(p *ebpf.ProgramSpec) Program {
 // and marks the former as a kfunc call itself.
 func isExtern(ins asm.Instruction) bool {
 	return ins.Reference() != "" && ins.Constant != -1
+}
+
+// kfuncName is the kernel function an extern of this name calls: libbpf
+// drops a flavour suffix (bpf_task_acquire___v2 is bpf_task_acquire), as
+// CO-RE does for types, from the last "___" that has no underscore on
+// either side (bpf_core_essential_name_len).
+func kfuncName(name string) string {
+	for i := len(name) - 5; i >= 0; i-- {
+		if name[i] != '_' && name[i+1:i+4] == "___" && name[i+4] != '_' {
+			return name[:i+1]
+		}
+	}
+	return name
 }
 
 // bpfFSleepable is BPF_F_SLEEPABLE.

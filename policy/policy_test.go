@@ -498,3 +498,20 @@ func TestHostRefs(t *testing.T) {
 		})
 	}
 }
+
+// A kfunc is judged by the kernel function libbpf resolves it to.
+func TestKfuncName(t *testing.T) {
+	for name, want := range map[string]string{
+		"bpf_task_acquire":          "bpf_task_acquire",
+		"bpf_task_acquire___v2":     "bpf_task_acquire",
+		"bpf_task_acquire___v2___x": "bpf_task_acquire___v2",
+		"bpf_task____x":             "bpf_task____x", // four underscores: no flavour
+		"bpf_x___":                  "bpf_x___",
+		"___x":                      "___x",
+		"a___b":                     "a",
+	} {
+		if got := kfuncName(name); got != want {
+			t.Errorf("kfuncName(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

@@ -202,6 +202,25 @@ int wbpol_kfunc(void *ctx)
 }
 #endif
 
+#ifdef CASE_KFUNCFLAVOR
+/* The same kfuncs under flavoured names: libbpf drops the "___" suffix and
+ * calls bpf_task_acquire and bpf_task_release. */
+extern struct task_struct *bpf_task_acquire___wb(struct task_struct *p) __ksym;
+extern void bpf_task_release___wb(struct task_struct *p) __ksym;
+
+SEC("tp_btf/sched_process_exec")
+int wbpol_kflav(void *ctx)
+{
+	struct task_struct *t = bpf_task_acquire___wb(bpf_get_current_task_btf());
+
+	if (t) {
+		bpf_task_release___wb(t);
+		count();
+	}
+	return 0;
+}
+#endif
+
 #ifdef CASE_UNKNOWN
 /* A helper id no kernel has (yet): only "all" lets it through, and then
  * the verifier refuses it. */
