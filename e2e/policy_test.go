@@ -501,6 +501,17 @@ func TestPolicyMapMemory(t *testing.T) {
 	expectRefused(t, r, refusalPrefix+`its maps need 1.0 MiB of kernel memory (the largest: map "wbpol_outer", array_of_maps of 1 entries whose inner map is array of 131072 entries, 1.0 MiB), over the limit of 512 KiB; run with --max-map-memory 2MiB`)
 }
 
+// TestPolicyRingbufRounded: a ring buffer whose size libbpf rounds up
+// loads, and counts at the size the kernel allocates. (The analysis kept
+// the declared size, and the object was refused as one that libbpf reads
+// differently.)
+func TestPolicyRingbufRounded(t *testing.T) {
+	testenv.RequireBPF(t)
+	r := startPolicy(t, policyGuest(t, "ODDRING"), nil, "wbpol_plain")
+	expectLoaded(t, r, "wbpol_plain")
+	r.finish()
+}
+
 // TestPolicyInnerMapType: the inner map of a map of maps needs what a map
 // of its type needs. (It was not checked: a hash of sockmaps loaded under
 // observe.)

@@ -5,6 +5,8 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"math"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -187,6 +189,12 @@ func analyze(obj []byte, ncpu int) (*Object, error) {
 }
 
 func newMap(m *ebpf.MapSpec, ncpu int) Map {
+	if m.Type == ebpf.RingBuf || m.Type == ebpf.UserRingbuf {
+		// libbpf rounds the size up as it opens the object; the kernel
+		// allocates the rounded size.
+		m = m.Copy()
+		m.MaxEntries = ringbufSize(m.MaxEntries)
+	}
 	am := Map{
 		Name: m.Name, Type: m.Type, KeySize: m.KeySize, ValueSize: m.ValueSize,
 		MaxEntries: m.MaxEntries, Flags: m.Flags, Memory: Bytes(mapMemory(m, ncpu)),
@@ -200,6 +208,22 @@ func newMap(m *ebpf.MapSpec, ncpu int) Map {
 		am.Memory = Bytes(addSat(uint64(am.Memory), uint64(inner.Memory)))
 	}
 	return am
+}
+
+// ringbufSize is the size libbpf gives a ring buffer of sz bytes: the
+// kernel takes a power-of-2 multiple of the page size, so libbpf takes the
+// smallest such size above sz, or sz if there is none
+// (adjust_ringbuf_sz).
+func ringbufSize(sz uint32) uint32 {
+	if sz == 0 || sz%pageSize == 0 && bits.OnesCount32(sz/pageSize) == 1 {
+		return sz
+	}
+	for mul := uint64(1); mul*pageSize <= math.MaxUint32; mul <<= 1 {
+		if mul*pageSize > uint64(sz) {
+			return uint32(mul * pageSize)
+		}
+	}
+	return sz
 }
 
 func program(p *ebpf.ProgramSpec) Program {

@@ -515,3 +515,24 @@ func TestKfuncName(t *testing.T) {
 		}
 	}
 }
+
+// A ring buffer's size is what libbpf makes of it, which the kernel then
+// allocates. (The analysis kept the declared size: the host refused such
+// an object as one libbpf reads differently, and its estimate was low.)
+func TestRingbufSize(t *testing.T) {
+	for sz, want := range map[uint32]uint32{
+		0:          0,
+		1:          4096,
+		4096:       4096,
+		8192:       8192,
+		12288:      16384,
+		100000:     131072,
+		1 << 30:    1 << 30,
+		1<<30 + 1:  1 << 31,
+		0xffffffff: 0xffffffff, // no power-of-2 multiple of a page above it
+	} {
+		if got := ringbufSize(sz); got != want {
+			t.Errorf("ringbufSize(%d) = %d, want %d", sz, got, want)
+		}
+	}
+}

@@ -55,7 +55,14 @@ static __always_inline int is_target(void)
 }
 
 #if defined(CASE_PLAIN) || defined(CASE_BIGMAP) || defined(CASE_MIDMAP) || defined(CASE_INNERMAP) || \
-	defined(CASE_INNERSOCK)
+	defined(CASE_INNERSOCK) || defined(CASE_ODDRING)
+#ifdef CASE_ODDRING
+/* Not a power-of-2 multiple of the page size: libbpf makes it 131072. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 100000);
+} wbpol_ring SEC(".maps");
+#endif
 #ifdef CASE_BIGMAP
 /* 2^28 entries of 8 bytes: 2 GiB of kernel memory if it were created. */
 struct {
