@@ -55,7 +55,21 @@ static __always_inline int is_target(void)
 }
 
 #if defined(CASE_PLAIN) || defined(CASE_BIGMAP) || defined(CASE_MIDMAP) || defined(CASE_INNERMAP) || \
-	defined(CASE_INNERSOCK) || defined(CASE_ODDRING)
+	defined(CASE_INNERSOCK) || defined(CASE_ODDRING) || defined(CASE_MANYMAPS)
+#ifdef CASE_MANYMAPS
+/* 256 small maps: 256 file descriptors once loaded. */
+#define MAP(n)                                   \
+	struct {                                 \
+		__uint(type, BPF_MAP_TYPE_ARRAY); \
+		__uint(max_entries, 1);          \
+		__type(key, __u32);              \
+		__type(value, __u32);            \
+	} wbpol_m##n SEC(".maps");
+#define MAP4(n) MAP(n##0) MAP(n##1) MAP(n##2) MAP(n##3)
+#define MAP16(n) MAP4(n##0) MAP4(n##1) MAP4(n##2) MAP4(n##3)
+#define MAP64(n) MAP16(n##0) MAP16(n##1) MAP16(n##2) MAP16(n##3)
+MAP64(0) MAP64(1) MAP64(2) MAP64(3)
+#endif
 #ifdef CASE_ODDRING
 /* Not a power-of-2 multiple of the page size: libbpf makes it 131072. */
 struct {
