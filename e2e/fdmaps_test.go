@@ -39,28 +39,14 @@ import (
 // covers struct_ops updates.)
 func TestFDsInMapValues(t *testing.T) {
 	testenv.RequireBPF(t)
-	victimWasm := guestWasm(t, "fdvictim", []string{"fdvictim"})
 	wasm := guestWasm(t, "fdmaps", []string{"fdmaps"})
-	rt, err := host.NewRuntime(host.RuntimeConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rt.Close)
-	baseProgs, baseMaps := ids(bpftoolShow(t, "prog")), ids(bpftoolShow(t, "map"))
-
-	// Guest B, and every fd this process opened for it. Its xdp/devmap
-	// program needs the "network" profile; guest A's objects need "all".
-	network, err := policy.New(policy.Network)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Guest B, and every fd this process opened for it; guest A's objects
+	// need "all".
+	rt, b, baseProgs, baseMaps, before := startVictim(t)
 	all, err := policy.New(policy.All)
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := procFDs(t)
-	b, _ := startInstanceConfig(t, rt, host.Config{Policy: network}, victimWasm)
-	b.waitLine("ready", readyTimeout)
 	bProgs := newObjs(t, "prog", "wbfdv_", baseProgs)
 	bMaps := newObjs(t, "map", "wbfdv_", baseMaps)
 	if len(bProgs) != 2 || len(bMaps) != 3 {
@@ -239,6 +225,30 @@ func TestFDsInMapValues(t *testing.T) {
 		a.fatalf("exit %d (%v)", code, a.err)
 	}
 	assertIDsGone(t, a, aProgs, aMaps)
+}
+
+// startVictim starts guest B of these tests (fdvictim.c, whose map holds a
+// secret) in a new runtime, and waits for it to be ready. It returns the
+// kernel's programs and maps, and this process's fds, from before B
+// started.
+func startVictim(t *testing.T) (rt *host.Runtime, b *guest, baseProgs, baseMaps map[int]bool, before map[int]procFD) {
+	t.Helper()
+	wasm := guestWasm(t, "fdvictim", []string{"fdvictim"})
+	rt, err := host.NewRuntime(host.RuntimeConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rt.Close)
+	// Its xdp/devmap program needs the "network" profile.
+	network, err := policy.New(policy.Network)
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseProgs, baseMaps = ids(bpftoolShow(t, "prog")), ids(bpftoolShow(t, "map"))
+	before = procFDs(t)
+	b, _ = startInstanceConfig(t, rt, host.Config{Policy: network}, wasm)
+	b.waitLine("ready", readyTimeout)
+	return rt, b, baseProgs, baseMaps, before
 }
 
 // newObjs returns the kernel's progs or maps whose names start with prefix
@@ -441,20 +451,8 @@ func cgroup2Root(t *testing.T) string {
 // number as an fd of the host, and the program read guest B's secret.)
 func TestFDsInCode(t *testing.T) {
 	testenv.RequireBPF(t)
-	victimWasm := guestWasm(t, "fdvictim", []string{"fdvictim"})
 	wasm := guestWasm(t, "rawfd", []string{"rawfd"})
-	rt, err := host.NewRuntime(host.RuntimeConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rt.Close)
-	baseProgs, baseMaps := ids(bpftoolShow(t, "prog")), ids(bpftoolShow(t, "map"))
-	network, err := policy.New(policy.Network)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := startInstanceConfig(t, rt, host.Config{Policy: network}, victimWasm)
-	b.waitLine("ready", readyTimeout)
+	rt, b, baseProgs, baseMaps, _ := startVictim(t)
 	secret := 0
 	for id, name := range newObjs(t, "map", "wbfdv_", baseMaps) {
 		if name == "wbfdv_secret" {
