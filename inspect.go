@@ -98,13 +98,14 @@ type (
 		Name string `json:"name"`
 	}
 	inspectMap struct {
-		Name       string `json:"name"`
-		Type       string `json:"type"`
-		KeySize    uint32 `json:"keySize"`
-		ValueSize  uint32 `json:"valueSize"`
-		MaxEntries uint32 `json:"maxEntries"`
-		Flags      uint32 `json:"flags"`
-		Memory     uint64 `json:"memory"`
+		Name       string      `json:"name"`
+		Type       string      `json:"type"`
+		KeySize    uint32      `json:"keySize"`
+		ValueSize  uint32      `json:"valueSize"`
+		MaxEntries uint32      `json:"maxEntries"`
+		Flags      uint32      `json:"flags"`
+		Memory     uint64      `json:"memory"`
+		Inner      *inspectMap `json:"inner,omitempty"`
 	}
 )
 
@@ -141,8 +142,7 @@ func inspect(name string, data []byte) (*inspectReport, error) {
 			})
 		}
 		for _, m := range a.Maps {
-			rec.Maps = append(rec.Maps, inspectMap{Name: m.Name, Type: m.TypeName(), KeySize: m.KeySize,
-				ValueSize: m.ValueSize, MaxEntries: m.MaxEntries, Flags: m.Flags, Memory: uint64(m.Memory)})
+			rec.Maps = append(rec.Maps, mapJSON(m))
 		}
 		rec.Helpers, rec.Kfuncs = helpersJSON(a.Helpers), nonNil(a.Kfuncs)
 		rec.MapMemory = uint64(a.MapMemory())
@@ -165,6 +165,16 @@ func inspect(name string, data []byte) (*inspectReport, error) {
 	return rep, nil
 }
 
+func mapJSON(m policy.Map) inspectMap {
+	j := inspectMap{Name: m.Name, Type: m.TypeName(), KeySize: m.KeySize,
+		ValueSize: m.ValueSize, MaxEntries: m.MaxEntries, Flags: m.Flags, Memory: uint64(m.Memory)}
+	if m.Inner != nil {
+		in := mapJSON(*m.Inner)
+		j.Inner = &in
+	}
+	return j
+}
+
 func helpersJSON(hs []policy.Helper) []inspectHelper {
 	out := []inspectHelper{}
 	for _, h := range hs {
@@ -185,7 +195,7 @@ func (r *inspectReport) writeText(w io.Writer) {
 	for i, o := range r.Objects {
 		fmt.Fprintf(w, "\nobject %d: %s, %d bytes, sha256 %s\n", i+1, o.Where, o.Size, o.SHA256[:16])
 		if o.Error != "" {
-			fmt.Fprintf(w, "  cannot be analysed, so the runtime refuses it: %s\n", o.Error)
+			fmt.Fprintf(w, "  the runtime refuses it: %s\n", o.Error)
 			continue
 		}
 		for _, p := range o.Programs {
@@ -203,6 +213,9 @@ func (r *inspectReport) writeText(w io.Writer) {
 		fmt.Fprintf(tw, "  MAP\tTYPE\tKEY\tVALUE\tENTRIES\tMEMORY\n")
 		for _, m := range o.Maps {
 			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%v\n", m.Name, m.Type, m.KeySize, m.ValueSize, m.MaxEntries, policy.Bytes(m.Memory))
+			if in := m.Inner; in != nil {
+				fmt.Fprintf(tw, "    inner\t%s\t%d\t%d\t%d\t%v\n", in.Type, in.KeySize, in.ValueSize, in.MaxEntries, policy.Bytes(in.Memory))
+			}
 		}
 		tw.Flush()
 		fmt.Fprintf(w, "  %s\n", needsText(o.Needs, o.Profile))

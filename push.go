@@ -65,7 +65,7 @@ func annotations(name string, wasm []byte) (map[string]string, error) {
 	seen := map[string]bool{}
 	for i, o := range rep.Objects {
 		if o.Error != "" {
-			return nil, fmt.Errorf("object %d cannot be analysed, so the runtime would refuse to load it: %s", i+1, o.Error)
+			return nil, fmt.Errorf("the runtime would refuse to load object %d: %s", i+1, o.Error)
 		}
 		for _, p := range o.Programs {
 			progs = append(progs, p.Section+"/"+p.Name)

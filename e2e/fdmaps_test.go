@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,28 +39,14 @@ import (
 // covers struct_ops updates.)
 func TestFDsInMapValues(t *testing.T) {
 	testenv.RequireBPF(t)
-	victimWasm := guestWasm(t, "fdvictim", []string{"fdvictim"})
 	wasm := guestWasm(t, "fdmaps", []string{"fdmaps"})
-	rt, err := host.NewRuntime(host.RuntimeConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rt.Close)
-	baseProgs, baseMaps := ids(kernelObjects(t, "prog")), ids(kernelObjects(t, "map"))
-
-	// Guest B, and every fd this process opened for it. Its xdp/devmap
-	// program needs the "network" profile; guest A's objects need "all".
-	network, err := policy.New(policy.Network)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Guest B, and every fd this process opened for it; guest A's objects
+	// need "all".
+	rt, b, baseProgs, baseMaps, before := startVictim(t)
 	all, err := policy.New(policy.All)
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := procFDs(t)
-	b, _ := startInstanceConfig(t, rt, host.Config{Policy: network}, victimWasm)
-	b.waitLine("ready", readyTimeout)
 	bProgs := newObjs(t, "prog", "wbfdv_", baseProgs)
 	bMaps := newObjs(t, "map", "wbfdv_", baseMaps)
 	if len(bProgs) != 2 || len(bMaps) != 3 {
@@ -238,6 +225,30 @@ func TestFDsInMapValues(t *testing.T) {
 		a.fatalf("exit %d (%v)", code, a.err)
 	}
 	assertIDsGone(t, a, aProgs, aMaps)
+}
+
+// startVictim starts guest B of these tests (fdvictim.c, whose map holds a
+// secret) in a new runtime, and waits for it to be ready. It returns the
+// kernel's programs and maps, and this process's fds, from before B
+// started.
+func startVictim(t *testing.T) (rt *host.Runtime, b *guest, baseProgs, baseMaps map[int]bool, before map[int]procFD) {
+	t.Helper()
+	wasm := guestWasm(t, "fdvictim", []string{"fdvictim"})
+	rt, err := host.NewRuntime(host.RuntimeConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rt.Close)
+	// Its xdp/devmap program needs the "network" profile.
+	network, err := policy.New(policy.Network)
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseProgs, baseMaps = ids(kernelObjects(t, "prog")), ids(kernelObjects(t, "map"))
+	before = procFDs(t)
+	b, _ = startInstanceConfig(t, rt, host.Config{Policy: network}, wasm)
+	b.waitLine("ready", readyTimeout)
+	return rt, b, baseProgs, baseMaps, before
 }
 
 // newObjs returns the kernel's progs or maps whose names start with prefix
@@ -430,4 +441,112 @@ func cgroup2Root(t *testing.T) string {
 	}
 	testenv.Unavailable(t, "no cgroup2 mount in /proc/mounts")
 	return ""
+}
+
+// A guest cannot reach a map of another guest through its code either: a
+// program whose 16-byte load names a map by the number of a host fd (not
+// by a relocation, which libbpf fills in with the object's own map) is
+// refused under every policy, "all" included, and nothing of it reaches
+// the kernel. (libbpf passed the load as it was, the kernel took the
+// number as an fd of the host, and the program read guest B's secret.)
+func TestFDsInCode(t *testing.T) {
+	testenv.RequireBPF(t)
+	wasm := guestWasm(t, "rawfd", []string{"rawfd"})
+	rt, b, baseProgs, baseMaps, _ := startVictim(t)
+	secret := 0
+	for id, name := range newObjs(t, "map", "wbfdv_", baseMaps) {
+		if name == "wbfdv_secret" {
+			secret = fdOfMap(t, id)
+		}
+	}
+	if secret == 0 {
+		t.Fatal("found no fd of guest B's wbfdv_secret")
+	}
+	for _, grant := range []string{policy.Observe, policy.All} {
+		t.Run(grant, func(t *testing.T) {
+			pol, err := policy.New(grant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var log lockedBuffer
+			a, _ := startInstanceConfig(t, rt, host.Config{
+				Logger: slog.New(slog.NewTextHandler(&log, nil)),
+				Policy: pol,
+			}, wasm, strconv.Itoa(secret))
+			a.waitFor(`"load refused" or "ready"`, readyTimeout, func(ls []line) int {
+				for i, l := range ls {
+					if l.text == "load refused" || l.text == "ready" {
+						return i
+					}
+				}
+				return -1
+			})
+			if got := newObjs(t, "prog", "wbraw_", baseProgs); len(got) > 0 {
+				newSpawner(t).run("wbraw" + runID())
+				a.sendLine("end")
+				a.waitExit(exitTimeout)
+				a.fatalf("the object reached the kernel (%v): %s", got, a.stdout)
+			}
+			a.sendLine("end")
+			if code := a.waitExit(exitTimeout); code != 0 {
+				a.fatalf("exit %d", code)
+			}
+			want := fmt.Sprintf(`code in section \"tp/sched/sched_process_exec\" (instruction 2) loads map fd %d by number, not through a relocation`, secret)
+			if !strings.Contains(log.String(), want) {
+				a.fatalf("the log lacks %q:\n%s", want, log.String())
+			}
+		})
+	}
+	b.sendLine("end")
+	b.waitExit(exitTimeout)
+}
+
+// A map of maps holds only maps of its own object: another object's map
+// would stay in the kernel, held there, once its object is closed, and
+// count toward no limit. A guest that kept one object and loaded, linked
+// and closed another in a loop held any number of maps under
+// MaxMapMemory, and its objects' programs likewise through prog arrays.
+func TestMapsHoldOnlyTheirObjects(t *testing.T) {
+	testenv.RequireBPF(t)
+	obj, err := os.ReadFile(tc.BPFObjectT(t, filepath.Join("testdata", "linger.bpf.c")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := policy.Analyze(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasm := guestWasm(t, "linger", []string{"linger"})
+	rt, err := host.NewRuntime(host.RuntimeConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rt.Close)
+	baseMaps := ids(kernelObjects(t, "map"))
+	const n = 6
+	var log lockedBuffer
+	g, _ := startInstanceConfig(t, rt, host.Config{
+		MaxMapMemory: 2*uint64(a.MapMemory()) + uint64(a.MapMemory())/2, // room for two objects
+		Logger:       slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}, wasm, strconv.Itoa(n))
+	g.waitLine("done", readyTimeout)
+	var bigs []string
+	for id, name := range newObjs(t, "map", "wbln_", baseMaps) {
+		if name == "wbln_big" {
+			bigs = append(bigs, strconv.Itoa(id))
+		}
+	}
+	if len(bigs) != 1 {
+		g.fatalf("%d maps wbln_big in the kernel (ids %v), want the one of the object the guest holds", len(bigs), bigs)
+	}
+	for i := range n {
+		g.waitLine(fmt.Sprintf("insert %d %d", i, eBADF), time.Second)
+	}
+	if want := "which is not a map of this map's object"; !strings.Contains(log.String(), want) {
+		g.errorf("the log does not say %q:\n%s", want, log.String())
+	}
+	g.sendLine("end")
+	if code := g.waitExit(exitTimeout); code != 0 {
+		g.fatalf("exit %d", code)
+	}
 }

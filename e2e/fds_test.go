@@ -66,3 +66,22 @@ func TestMaxFDs(t *testing.T) {
 		})
 	}
 }
+
+// An object that needs more descriptors than --max-fds allows is refused
+// before anything of it is created, so one object cannot take the
+// process's descriptors from everyone else. (The limit was checked once
+// the object had loaded: an object of 256 maps ran the process out of
+// descriptors first, and libbpf's load failed with EMFILE.)
+func TestMaxFDsBeforeLoad(t *testing.T) {
+	testenv.RequireBPF(t)
+	g := startLimited(t, "200", []string{"--max-fds", "64"}, policyGuest(t, "MANYMAPS"), "wbpol_plain")
+	g.waitLine("load refused", readyTimeout)
+	g.sendLine("end")
+	if code := g.waitExit(exitTimeout); code != 0 {
+		g.fatalf("exit %d, want 0", code)
+	}
+	want := "load refused: the object needs 260 file descriptors and the guest holds 0 of the 64 it may, max_fds=64 (wasm-bpf --max-fds)"
+	if !strings.Contains(g.stderr.String(), want) {
+		g.fatalf("the log does not say %q", want)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/wasm-bpf/wasm-bpf/host"
 	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
+	"github.com/wasm-bpf/wasm-bpf/policy"
 )
 
 // The embedding API against the kernel: pause, resume and terminate reach a
@@ -325,21 +328,35 @@ func TestGuestsStayApart(t *testing.T) {
 // any number of objects under a limit of 1.)
 func TestLimitsCountObjectsClosedInCallback(t *testing.T) {
 	rt, wasm := lifecycleRuntime(t)
+	obj, err := os.ReadFile(tc.BPFObjectT(t, filepath.Join("testdata", "leak.bpf.c")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := policy.Analyze(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oneObject := uint64(a.MapMemory()) // room for one, not two
 	for _, c := range []struct {
 		name              string
 		maxObjects, links int
+		mapMemory         uint64
 		want              []string
 		limit             string
 	}{
-		{"max-objects", 1, 1, []string{"inner load 0", "outer load 1", "outer attach 0"}, "max_objects=1"},
-		{"max-links", 2, 1, []string{"inner load 1", "inner attach -24", "outer load 1", "outer attach 0"}, "max_links=1"},
+		{"max-objects", 1, 1, 0, []string{"inner load 0", "outer load 1", "outer attach 0"}, "max_objects=1"},
+		{"max-links", 2, 1, 0, []string{"inner load 1", "inner attach -24", "outer load 1", "outer attach 0"}, "max_links=1"},
+		// (It counted the open objects only: the closed one was forgotten
+		// at once.)
+		{"max-map-memory", 0, 0, oneObject, []string{"inner load 0", "outer load 1", "outer attach 0"}, "--max-map-memory"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var log lockedBuffer
 			g, _ := startInstanceConfig(t, rt, host.Config{
-				MaxObjects: c.maxObjects,
-				MaxLinks:   c.links,
-				Logger:     slog.New(slog.NewTextHandler(&log, nil)),
+				MaxObjects:   c.maxObjects,
+				MaxLinks:     c.links,
+				MaxMapMemory: c.mapMemory,
+				Logger:       slog.New(slog.NewTextHandler(&log, nil)),
 			}, wasm, "reload")
 			g.waitLine("ready", readyTimeout)
 			newSpawner(t).run("wbr" + runID())
@@ -359,5 +376,34 @@ func TestLimitsCountObjectsClosedInCallback(t *testing.T) {
 				t.Errorf("log does not name the limit %s:\n%s", c.limit, log.String())
 			}
 		})
+	}
+}
+
+// A poll of a buffer from inside that buffer's own callback, classic or
+// batched, returns -EBUSY while records are pending, and the outer poll
+// goes on delivering them. (The nested classic poll cleared the outer
+// poll's callback: its next record called a nil function and the host
+// panicked.)
+func TestNestedPollOfTheSameBuffer(t *testing.T) {
+	testenv.RequireBPF(t)
+	wasm := guestWasm(t, "lifecycle", []string{"leak"})
+	id := runID()
+	g := startCLI(t, nil, wasm, "nest", "wbn"+id+"z")
+	g.waitLine("ready", readyTimeout)
+	sp := newSpawner(t)
+	for _, c := range "abc" {
+		sp.run("wbn" + id + string(c))
+	}
+	g.sendLine("go")
+	g.waitLine("nested batch -16", eventTimeout)
+	sp.run("wbn" + id + "z")
+	if code := g.waitExit(exitTimeout); code != 0 {
+		g.fatalf("exit %d, want 0", code)
+	}
+	if !slices.ContainsFunc(g.stdout.snapshot(), func(l line) bool { return l.text == "nested classic -16" }) {
+		g.fatalf("the nested classic poll did not return -EBUSY")
+	}
+	if got := comms(g, "wbn"+id); strings.Join(got, " ") != "wbn"+id+"a wbn"+id+"b wbn"+id+"c wbn"+id+"z" {
+		g.fatalf("events %v, want every exec in order", got)
 	}
 }

@@ -409,6 +409,22 @@ func TestPolicyKfunc(t *testing.T) {
 	}
 }
 
+// TestPolicyKfuncFlavor: a kfunc declared under a flavoured name (NAME___X)
+// is the kernel's NAME, and is judged as NAME. (It was judged by its
+// declared name: kfunc:*___wb let it through.)
+func TestPolicyKfuncFlavor(t *testing.T) {
+	testenv.RequireBPF(t)
+	wasm := policyGuest(t, "KFUNCFLAVOR")
+	r := startPolicy(t, wasm, []string{"--allow", "kfunc:*___wb"}, "wbpol_kflav")
+	expectRefused(t, r, refusalPrefix+`program "wbpol_kflav" calls kfunc bpf_task_acquire, which policy "observe,kfunc:*___wb" does not grant; run with --allow kfunc:bpf_task_acquire`)
+	r = startPolicy(t, wasm, []string{"--allow", "kfunc:bpf_task_*"}, "wbpol_kflav")
+	expectLoaded(t, r, "wbpol_kflav")
+	newSpawner(t).run("wbpf" + runID())
+	if n := r.finish(); n < 1 {
+		r.fatalf("count %d, want the program to have run", n)
+	}
+}
+
 // TestPolicyUnknownHelper: a helper id this build does not know is refused
 // by every profile but all; under all the kernel decides (and refuses it).
 func TestPolicyUnknownHelper(t *testing.T) {
@@ -443,6 +459,12 @@ func TestPolicyAttachPattern(t *testing.T) {
 	if n := r.finish(); n < 1 {
 		r.fatalf("count %d, want the program to have run", n)
 	}
+
+	// A section whose path climbs out of its category attaches where the
+	// path leads, and is judged there. (It was judged by its text, which
+	// tracepoint/sched/* matches, and attached to a syscall tracepoint.)
+	r = startPolicy(t, policyGuest(t, "TPESCAPE"), []string{"--allow", "attach:tracepoint/sched/*"}, "wbpol_tpesc")
+	expectAttachRefused(t, r, refusalPrefix+`program "wbpol_tpesc" attaches to tracepoint/syscalls/sys_enter_getppid, but policy "observe,attach:tracepoint/sched/*" grants only attach points tracepoint/sched/*; run with --allow attach:tracepoint/syscalls/sys_enter_getppid`)
 }
 
 // TestPolicyInterface: with iface rules, a socket filter attaches only to
@@ -469,6 +491,36 @@ func TestPolicyMapMemory(t *testing.T) {
 	r = startPolicy(t, wasm, []string{"--max-map-memory", "512KiB"}, "wbpol_plain")
 	expectRefused(t, r, refusalPrefix+`its maps need 1.0 MiB of kernel memory (the largest: map "wbpol_mid", array of 131072 entries, 1.0 MiB), over the limit of 512 KiB; run with --max-map-memory 2MiB`)
 	r = startPolicy(t, wasm, nil, "wbpol_plain")
+	expectLoaded(t, r, "wbpol_plain")
+	r.finish()
+
+	// The inner map of a map of maps is created at load too, and counts.
+	// (It did not: an outer map of one entry brought in an inner map of
+	// any size.)
+	r = startPolicy(t, policyGuest(t, "INNERMAP"), []string{"--max-map-memory", "512KiB"}, "wbpol_plain")
+	expectRefused(t, r, refusalPrefix+`its maps need 1.0 MiB of kernel memory (the largest: map "wbpol_outer", array_of_maps of 1 entries whose inner map is array of 131072 entries, 1.0 MiB), over the limit of 512 KiB; run with --max-map-memory 2MiB`)
+}
+
+// TestPolicyRingbufRounded: a ring buffer whose size libbpf rounds up
+// loads, and counts at the size the kernel allocates. (The analysis kept
+// the declared size, and the object was refused as one that libbpf reads
+// differently.)
+func TestPolicyRingbufRounded(t *testing.T) {
+	testenv.RequireBPF(t)
+	r := startPolicy(t, policyGuest(t, "ODDRING"), nil, "wbpol_plain")
+	expectLoaded(t, r, "wbpol_plain")
+	r.finish()
+}
+
+// TestPolicyInnerMapType: the inner map of a map of maps needs what a map
+// of its type needs. (It was not checked: a hash of sockmaps loaded under
+// observe.)
+func TestPolicyInnerMapType(t *testing.T) {
+	testenv.RequireBPF(t)
+	wasm := policyGuest(t, "INNERSOCK")
+	r := startPolicy(t, wasm, nil, "wbpol_plain")
+	expectRefused(t, r, refusalPrefix+`map "wbpol_outs" holds maps of type sockmap, which profile "observe" does not grant; run with --allow network`)
+	r = startPolicy(t, wasm, []string{"--allow", "network"}, "wbpol_plain")
 	expectLoaded(t, r, "wbpol_plain")
 	r.finish()
 }

@@ -37,6 +37,13 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 		g.failErr(err)
 		return retI64(0)
 	}
+	// Checked before libbpf creates anything, and again below with what
+	// it did create: an object of many maps would otherwise take the
+	// process's descriptors from everyone before its load failed.
+	if need := analysedFDs(analysis); g.maxFDs() > 0 && g.fds()+need > g.maxFDs() {
+		g.fail(syscall.EMFILE, fdRefusal(need, g.fds(), g.maxFDs()))
+		return retI64(0)
+	}
 	o, err := g.open(handle, buf, analysis)
 	if err != nil && g.ctl.stopCause() != nil {
 		return nil, wasmtime.NewTrap(err.Error()) // stopped while the load ran
@@ -47,24 +54,23 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 	}
 	if o.fds = objectFDs(o); g.maxFDs() > 0 && g.fds()+o.fds > g.maxFDs() {
 		o.obj.Close()
-		g.fail(syscall.EMFILE, fmt.Sprintf("load refused: the object needs %d file descriptors and the guest holds %d of the %d it may, max_fds=%d (wasm-bpf --max-fds)",
-			o.fds, g.fds(), g.maxFDs(), g.maxFDs()))
+		g.fail(syscall.EMFILE, fdRefusal(o.fds, g.fds(), g.maxFDs()))
 		return retI64(0)
 	}
 	g.lastHandle = handle
 	g.objects[handle] = o
 	g.held[o] = struct{}{}
 	for fd, m := range o.maps {
-		if err := g.maptab.Set(fd, m.typ, m.keySize, m.valueSize); err != nil {
+		if err := g.maptab.Set(fd, handle, m.typ, m.keySize, m.valueSize); err != nil {
 			g.close(o)
 			g.refuse(fn, syscall.ENOMEM, "map table", "err", err)
 			return retI64(0)
 		}
 	}
-	// A map value may carry the guest's own programs (a prog array, a
-	// devmap's XDP program) and no one else's.
+	// A map value may carry the programs of its own object (a prog array,
+	// a devmap's XDP program) and no one else's.
 	for _, fd := range o.progs {
-		if err := g.maptab.SetProgram(fd); err != nil {
+		if err := g.maptab.SetProgram(fd, handle); err != nil {
 			g.close(o)
 			g.refuse(fn, syscall.ENOMEM, "map table", "err", err)
 			return retI64(0)
@@ -254,23 +260,51 @@ func linkFDs(p *libbpf.Program, target string) int {
 	return libbpf.MaxLinkFDs
 }
 
+func fdRefusal(need, held, max int) string {
+	return fmt.Sprintf("load refused: the object needs %d file descriptors and the guest holds %d of the %d it may, max_fds=%d (wasm-bpf --max-fds)",
+		need, held, max, max)
+}
+
 // objectFDs is how many file descriptors a loaded object makes the host
 // hold: its own (maps, programs, BTF), and those its ring and perf buffer
-// consumers would (an epoll instance each, and a perf event per possible
-// CPU).
+// consumers would.
 func objectFDs(o *object) int {
-	cpus, err := libbpf.PossibleCPUs()
-	if err != nil {
-		cpus = runtime.NumCPU()
-	}
 	n := o.obj.FDs()
 	for _, m := range o.maps {
-		switch m.typ {
-		case libbpf.MapTypeRingBuf:
-			n++
-		case libbpf.MapTypePerfEventArray:
-			n += 1 + cpus
-		}
+		n += bufferFDs(uint32(m.typ))
 	}
 	return n
+}
+
+// analysedFDs is how many file descriptors an object will make the host
+// hold once loaded, at most, from its analysis: as objectFDs counts them,
+// for every map and program it has, and the inner map each map of maps
+// has while it loads.
+func analysedFDs(a *policy.Object) int {
+	n := 1 + len(a.Programs) // and the object's BTF
+	for _, m := range a.Maps {
+		n++
+		if m.Inner != nil {
+			n++
+		}
+		n += bufferFDs(uint32(m.Type))
+	}
+	return n
+}
+
+// bufferFDs is what the consumer of a map of this type holds: an epoll
+// instance for a ring buffer, and one more perf event per possible CPU
+// for a perf buffer.
+func bufferFDs(typ uint32) int {
+	switch libbpf.MapType(typ) {
+	case libbpf.MapTypeRingBuf:
+		return 1
+	case libbpf.MapTypePerfEventArray:
+		cpus, err := libbpf.PossibleCPUs()
+		if err != nil {
+			cpus = runtime.NumCPU()
+		}
+		return 1 + cpus
+	}
+	return 0
 }

@@ -38,6 +38,10 @@ func (g *guest) label() string {
 // its kernel memory limit, before libbpf or the kernel see any of it.
 func (g *guest) admit(handle uint64, elf []byte) (*policy.Object, error) {
 	obj, err := policy.Analyze(elf)
+	var hostRef *policy.HostRefError
+	if errors.As(err, &hostRef) {
+		return nil, refuse("%s: object %d: %v", g.label(), handle, err)
+	}
 	if err != nil && !hasBTF(elf) {
 		// The likely cause, and the one the user can fix: libbpf would
 		// refuse it too (ENOENT), for the same reason.
@@ -62,11 +66,12 @@ func (g *guest) admit(handle uint64, elf []byte) (*policy.Object, error) {
 	return obj, nil
 }
 
-// mapMemory is the estimated kernel memory of the maps of the guest's open
-// objects.
+// mapMemory is the estimated kernel memory of the maps of the guest's
+// objects in the kernel, those closed from their own poll's callback
+// included.
 func (g *guest) mapMemory() uint64 {
 	var sum uint64
-	for _, o := range g.objects {
+	for o := range g.held {
 		sum += min(uint64(o.analysis.MapMemory()), math.MaxUint64-sum)
 	}
 	return sum
@@ -78,6 +83,10 @@ func largestMap(obj *policy.Object) string {
 		if m.Memory >= big.Memory {
 			big = m
 		}
+	}
+	if in := big.Inner; in != nil {
+		return fmt.Sprintf("map %q, %s of %d entries whose inner map is %s of %d entries, %v",
+			big.Name, big.TypeName(), big.MaxEntries, in.TypeName(), in.MaxEntries, big.Memory)
 	}
 	return fmt.Sprintf("map %q, %s of %d entries, %v", big.Name, big.TypeName(), big.MaxEntries, big.Memory)
 }
@@ -133,13 +142,39 @@ func matchLibbpf(label string, handle uint64, a *policy.Object, obj *libbpf.Obje
 		switch {
 		case !ok:
 			return differ("map %q", m.Name())
-		case uint32(m.Type()) != uint32(am.Type) || m.KeySize() != am.KeySize ||
-			!sameValueSize(m, am) || m.MaxEntries() != am.MaxEntries:
-			return differ("map %q: %v, key %d, value %d, %d entries, not %s, %d, %d, %d", m.Name(),
-				m.Type(), m.KeySize(), m.RawValueSize(), m.MaxEntries(), am.TypeName(), am.KeySize, am.ValueSize, am.MaxEntries)
+		case !sameMap(m, am):
+			return differ("map %q: %s, not %s", m.Name(), libbpfMapText(m), analysedMapText(am))
+		case (m.Inner() == nil) != (am.Inner == nil) || m.Inner() != nil && !sameMap(m.Inner(), *am.Inner):
+			return differ("map %q: inner map %s, not %s", m.Name(), libbpfMapText(m.Inner()), analysedMapText(deref(am.Inner)))
 		}
 	}
 	return nil
+}
+
+func sameMap(m *libbpf.Map, am policy.Map) bool {
+	return uint32(m.Type()) == uint32(am.Type) && m.KeySize() == am.KeySize &&
+		sameValueSize(m, am) && m.MaxEntries() == am.MaxEntries
+}
+
+func libbpfMapText(m *libbpf.Map) string {
+	if m == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%v, key %d, value %d, %d entries", m.Type(), m.KeySize(), m.RawValueSize(), m.MaxEntries())
+}
+
+func analysedMapText(am policy.Map) string {
+	if am.Type == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%s, key %d, value %d, %d entries", am.TypeName(), am.KeySize, am.ValueSize, am.MaxEntries)
+}
+
+func deref(m *policy.Map) policy.Map {
+	if m == nil {
+		return policy.Map{}
+	}
+	return *m
 }
 
 // sameValueSize compares the value sizes the two parsers read. cilium/ebpf

@@ -16,6 +16,10 @@ import (
 // ErrWoken is returned by a poll that a [Waker] interrupted.
 var ErrWoken = errors.New("poll interrupted")
 
+// errBusy is a poll of a buffer from inside its own callback: libbpf's
+// consumers are not re-entrant.
+var errBusy = fmt.Errorf("poll: already polling this buffer: %w", syscall.EBUSY)
+
 // SampleFunc receives one record. data aliases the kernel's buffer and is
 // valid only during the call. A negative result stops the poll and becomes
 // its result, as in libbpf.
@@ -128,6 +132,11 @@ func (p *poller) Target() unsafe.Pointer { return unsafe.Pointer(p.t) }
 // every ready record to fn, or, with direct set, to the C function direct
 // with directCtx.
 func (p *poller) poll(w *Waker, timeoutMs int, fn SampleFunc, direct, directCtx unsafe.Pointer) (int, error) {
+	// A poll from inside this buffer's own callback must leave the outer
+	// poll's callback in place: it delivers the records still pending.
+	if p.c.busy != 0 {
+		return 0, errBusy
+	}
 	p.cons.fn = fn
 	p.c.direct = (*[0]byte)(direct)
 	p.c.direct_ctx = directCtx
@@ -142,7 +151,7 @@ func (p *poller) poll(w *Waker, timeoutMs int, fn SampleFunc, direct, directCtx 
 	case p.c.stopped < 0:
 		return int(p.c.stopped), nil
 	case rc == -C.int64_t(syscall.EBUSY):
-		return 0, fmt.Errorf("poll: already polling this buffer: %w", syscall.EBUSY)
+		return 0, errBusy
 	case rc < 0:
 		return count, fmt.Errorf("poll: %w", syscall.Errno(-rc))
 	}

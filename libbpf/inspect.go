@@ -12,9 +12,6 @@ func (p *Program) ExpectedAttachType() uint32 {
 	return uint32(C.bpf_program__expected_attach_type(p.prog))
 }
 
-// Autoload reports whether the program loads with its object.
-func (p *Program) Autoload() bool { return bool(C.bpf_program__autoload(p.prog)) }
-
 // InsnCount is the number of the program's instructions: as opened, its
 // own; once loaded, with the subprograms libbpf appended.
 func (p *Program) InsnCount() int { return int(C.bpf_program__insn_cnt(p.prog)) }
@@ -22,11 +19,14 @@ func (p *Program) InsnCount() int { return int(C.bpf_program__insn_cnt(p.prog)) 
 // MaxEntries is the map's max_entries.
 func (m *Map) MaxEntries() uint32 { return uint32(C.bpf_map__max_entries(m.m)) }
 
-// Flags is the map's map_flags.
-func (m *Map) Flags() uint32 { return uint32(C.bpf_map__map_flags(m.m)) }
-
 // RawValueSize is the map's value_size as the kernel takes it.
 func (m *Map) RawValueSize() uint32 { return uint32(C.bpf_map__value_size(m.m)) }
 
-// Autocreate reports whether the map is created when its object loads.
-func (m *Map) Autocreate() bool { return bool(C.bpf_map__autocreate(m.m)) }
+// Inner is the inner map of a map of maps, the template libbpf creates
+// before the outer map, or nil.
+func (m *Map) Inner() *Map {
+	if in := C.bpf_map__inner_map(m.m); in != nil {
+		return &Map{m: in}
+	}
+	return nil
+}

@@ -5,6 +5,8 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"math"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -78,8 +80,12 @@ type Map struct {
 	MaxEntries uint32
 	Flags      uint32
 	// Memory is an upper estimate of the kernel memory the map takes once
-	// created and full (see docs/policy.md).
+	// created and full (see docs/policy.md), with its inner map's.
 	Memory Bytes
+	// Inner is the inner map of a map of maps: libbpf creates it at load
+	// as the template of the maps the outer map may hold, and destroys it
+	// once the outer map exists.
+	Inner *Map
 }
 
 // TypeName is the kernel's name of the map's type ("hash", "ringbuf", ...).
@@ -106,7 +112,8 @@ func (o *Object) Program(name string) (*Program, bool) {
 
 // Analyze reads a BPF ELF object. It fails on anything
 // github.com/cilium/ebpf cannot read: an object this package cannot see
-// into is refused rather than guessed at.
+// into is refused rather than guessed at. It fails with a *HostRefError
+// on code that names a kernel object by number.
 //
 // Per program, the helpers and kfuncs are those of its instructions and of
 // every function they reach by a call or a function pointer (bpf_loop's
@@ -154,14 +161,11 @@ func analyze(obj []byte, ncpu int) (*Object, error) {
 		return strings.Compare(a.Name, b.Name)
 	})
 	for _, m := range spec.Maps {
-		o.Maps = append(o.Maps, Map{
-			Name: m.Name, Type: m.Type, KeySize: m.KeySize, ValueSize: m.ValueSize,
-			MaxEntries: m.MaxEntries, Flags: m.Flags, Memory: Bytes(mapMemory(m, ncpu)),
-		})
+		o.Maps = append(o.Maps, newMap(m, ncpu))
 	}
 	slices.SortFunc(o.Maps, func(a, b Map) int { return strings.Compare(a.Name, b.Name) })
 
-	if o.Helpers, err = codeHelpers(obj); err != nil {
+	if o.Helpers, err = scanCode(obj); err != nil {
 		return nil, err
 	}
 	kfuncs := map[string]bool{}
@@ -171,7 +175,7 @@ func analyze(obj []byte, ncpu int) (*Object, error) {
 				return nil, fmt.Errorf("BTF: %w", err)
 			}
 			if f, ok := t.(*btf.Func); ok && f.Linkage == btf.ExternFunc {
-				kfuncs[f.Name] = true
+				kfuncs[kfuncName(f.Name)] = true
 			}
 		}
 	}
@@ -182,6 +186,44 @@ func analyze(obj []byte, ncpu int) (*Object, error) {
 	}
 	o.Kfuncs = sortedKeys(kfuncs)
 	return o, nil
+}
+
+func newMap(m *ebpf.MapSpec, ncpu int) Map {
+	if m.Type == ebpf.RingBuf || m.Type == ebpf.UserRingbuf {
+		// libbpf rounds the size up as it opens the object; the kernel
+		// allocates the rounded size.
+		m = m.Copy()
+		m.MaxEntries = ringbufSize(m.MaxEntries)
+	}
+	am := Map{
+		Name: m.Name, Type: m.Type, KeySize: m.KeySize, ValueSize: m.ValueSize,
+		MaxEntries: m.MaxEntries, Flags: m.Flags, Memory: Bytes(mapMemory(m, ncpu)),
+	}
+	if m.InnerMap != nil {
+		// The template is a real map, created before the outer one: an
+		// outer map of one entry could otherwise bring a map of any size
+		// into the kernel, uncounted.
+		inner := newMap(m.InnerMap, ncpu)
+		am.Inner = &inner
+		am.Memory = Bytes(addSat(uint64(am.Memory), uint64(inner.Memory)))
+	}
+	return am
+}
+
+// ringbufSize is the size libbpf gives a ring buffer of sz bytes: the
+// kernel takes a power-of-2 multiple of the page size, so libbpf takes the
+// smallest such size above sz, or sz if there is none
+// (adjust_ringbuf_sz).
+func ringbufSize(sz uint32) uint32 {
+	if sz == 0 || sz%pageSize == 0 && bits.OnesCount32(sz/pageSize) == 1 {
+		return sz
+	}
+	for mul := uint64(1); mul*pageSize <= math.MaxUint32; mul <<= 1 {
+		if mul*pageSize > uint64(sz) {
+			return uint32(mul * pageSize)
+		}
+	}
+	return sz
 }
 
 func program(p *ebpf.ProgramSpec) Program {
@@ -201,7 +243,7 @@ func program(p *ebpf.ProgramSpec) Program {
 		switch {
 		case ins.OpCode.JumpOp() != asm.Call:
 		case ins.Src == asm.PseudoKfuncCall || ins.Src == asm.PseudoCall && isExtern(ins):
-			kfuncs[ins.Reference()] = true
+			kfuncs[kfuncName(ins.Reference())] = true
 		case ins.Src == asm.R0:
 			helpers[int32(ins.Constant)] = true
 		}
@@ -221,14 +263,29 @@ func isExtern(ins asm.Instruction) bool {
 	return ins.Reference() != "" && ins.Constant != -1
 }
 
+// kfuncName is the kernel function an extern of this name calls: libbpf
+// drops a flavour suffix (bpf_task_acquire___v2 is bpf_task_acquire), as
+// CO-RE does for types, from the last "___" that has no underscore on
+// either side (bpf_core_essential_name_len).
+func kfuncName(name string) string {
+	for i := len(name) - 5; i >= 0; i-- {
+		if name[i] != '_' && name[i+1:i+4] == "___" && name[i+4] != '_' {
+			return name[:i+1]
+		}
+	}
+	return name
+}
+
 // bpfFSleepable is BPF_F_SLEEPABLE.
 const bpfFSleepable = 1 << 4
 
-// codeHelpers finds every helper call in the object's executable sections,
-// one 8-byte slot at a time: whatever instruction boundaries a loader
-// assumes, a call is a slot of its own (the second half of a 16-byte load
-// has opcode 0), so no call hides from this scan.
-func codeHelpers(obj []byte) (helpers []Helper, err error) {
+// scanCode reads the object's executable sections one 8-byte slot at a
+// time: whatever instruction boundaries a loader assumes, a call or the
+// first half of a 16-byte load is a slot of its own (the second half has
+// opcode 0), so nothing below hides from this scan. It returns every
+// helper any slot calls, and fails on the first slot that names a kernel
+// object by number (see HostRefError).
+func scanCode(obj []byte) (helpers []Helper, err error) {
 	f, err := elf.NewFile(bytes.NewReader(obj))
 	if err != nil {
 		return nil, err
@@ -248,24 +305,76 @@ func codeHelpers(obj []byte) (helpers []Helper, err error) {
 		for i := 0; i+asm.InstructionSize <= len(code); i += asm.InstructionSize {
 			slot := code[i : i+asm.InstructionSize]
 			op := asm.OpCode(slot[0])
-			if !(op.Class() == asm.JumpClass || op.Class() == asm.Jump32Class) || op.JumpOp() != asm.Call {
-				continue
-			}
 			// The register byte is dst:4, src:4 in the object's bit order.
 			src := slot[1] >> 4
 			if f.ByteOrder == binary.BigEndian {
 				src = slot[1] & 0x0f
 			}
-			if src != 0 {
-				continue // a BPF-to-BPF or kfunc call
+			imm := int32(f.ByteOrder.Uint32(slot[4:]))
+			switch {
+			case op == asm.LoadImmOp(asm.DWord) && src != 0 && src != pseudoFunc,
+				(op.Class() == asm.JumpClass || op.Class() == asm.Jump32Class) && op.JumpOp() == asm.Call && src == pseudoKfuncCall:
+				return nil, &HostRefError{Section: s.Name, Insn: i / asm.InstructionSize, Src: src, Imm: imm, Call: op.JumpOp() == asm.Call}
+			case (op.Class() == asm.JumpClass || op.Class() == asm.Jump32Class) && op.JumpOp() == asm.Call && src == 0:
+				ids[imm] = true
 			}
-			ids[int32(f.ByteOrder.Uint32(slot[4:]))] = true
 		}
 	}
 	for _, id := range sortedKeys(ids) {
 		helpers = append(helpers, helper(id))
 	}
 	return helpers, nil
+}
+
+// The kernel's src_reg values that turn a 16-byte load or a call into a
+// reference to a kernel object (include/uapi/linux/bpf.h).
+const (
+	pseudoMapFD     = 1 // BPF_PSEUDO_MAP_FD: imm is a map fd
+	pseudoMapValue  = 2 // BPF_PSEUDO_MAP_VALUE: imm is a map fd, the value's address is loaded
+	pseudoBTFID     = 3 // BPF_PSEUDO_BTF_ID: imm is a kernel variable's BTF id
+	pseudoFunc      = 4 // BPF_PSEUDO_FUNC: imm is an instruction offset in the object's own code
+	pseudoMapIdx    = 5 // BPF_PSEUDO_MAP_IDX: imm indexes the loader's fd array
+	pseudoMapIdxVal = 6 // BPF_PSEUDO_MAP_IDX_VALUE
+	pseudoKfuncCall = 2 // BPF_PSEUDO_KFUNC_CALL (in a call): imm is a kernel function's BTF id
+)
+
+// HostRefError is an object whose code names a kernel object by number
+// rather than by a symbol the loader relocates: a 16-byte load of a map
+// fd, of a map value by fd, of a kernel variable by BTF id or of an entry
+// of the loader's fd array, or a call of a kernel function by BTF id.
+// Compilers never emit these (a map reference is a load of 0 with a
+// relocation, which libbpf fills in with the object's own map), and
+// libbpf passes them to the kernel as they are, where a map fd is one of
+// the host's: another guest's map, or the runtime's own. So no policy
+// admits such an object, "all" included.
+type HostRefError struct {
+	Section string
+	Insn    int   // the slot's index in the section
+	Src     uint8 // the instruction's src_reg
+	Imm     int32
+	Call    bool
+}
+
+func (e *HostRefError) Error() string {
+	var what string
+	switch {
+	case e.Call:
+		what = fmt.Sprintf("calls the kernel function of BTF id %d", e.Imm)
+	case e.Src == pseudoMapFD:
+		what = fmt.Sprintf("loads map fd %d", e.Imm)
+	case e.Src == pseudoMapValue:
+		what = fmt.Sprintf("loads a value of map fd %d", e.Imm)
+	case e.Src == pseudoBTFID:
+		what = fmt.Sprintf("loads the kernel variable of BTF id %d", e.Imm)
+	case e.Src == pseudoMapIdx || e.Src == pseudoMapIdxVal:
+		what = fmt.Sprintf("loads entry %d of the loader's fd array", e.Imm)
+	default:
+		what = fmt.Sprintf("loads a 64-bit immediate of kind %d", e.Src)
+	}
+	return fmt.Sprintf("code in section %q (instruction %d) %s by number, not through a relocation: "+
+		"in the host that number is the runtime's, another guest's object or its own, so no policy admits it; "+
+		"reference maps and kernel symbols by name (&map, extern ... __ksym) and let the loader relocate them",
+		e.Section, e.Insn, what)
 }
 
 func sortedKeys[K interface{ ~int32 | ~string }](m map[K]bool) []K {

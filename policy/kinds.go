@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -160,15 +161,27 @@ func target(section, kind string) string {
 		return prefix
 	}
 	switch prefix {
+	case "tracepoint":
+		// libbpf reads the id of tracefs' events/CATEGORY/NAME/id, which
+		// has no symlinks: the tracepoint is where the cleaned path leads
+		// ("sched/../syscalls/x" is syscalls/x; "/sched/x" is sched/x).
+		rest = path.Clean(strings.TrimLeft(rest, "/"))
 	case "uprobe", "uretprobe", "usdt", "uprobe.multi", "uretprobe.multi":
-		// PATH:FUNC, PATH:OFFSET or PATH:PROVIDER:NAME; the path as the
-		// kernel will open it (Clean, not symlinks: CheckAttach resolves
-		// those when the program attaches).
+		// PATH:FUNC, PATH:OFFSET or PATH:PROVIDER:NAME, the path cleaned
+		// for reading; CheckAttach judges the binary the kernel opens.
 		if path, fn, ok := strings.Cut(rest, ":"); ok && path != "" {
 			rest = filepath.Clean(path) + ":" + fn
 		}
 	}
 	return prefix + "/" + rest
+}
+
+// sectionPath is the binary's path a uprobe-like section names, as
+// written, and whether it names one.
+func sectionPath(section string) (string, bool) {
+	_, rest, _ := strings.Cut(section, "/")
+	path, _, ok := strings.Cut(rest, ":")
+	return path, ok && path != ""
 }
 
 // mapProfile is the profile that grants maps of a type: the maps that hold

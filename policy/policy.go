@@ -253,6 +253,10 @@ func (p *Policy) Check(o *Object) error {
 			return p.refuse("", fmt.Sprintf("map %q is of type %s", m.Name, m.TypeName()),
 				grantFor(mapProfile(m.Type), "map:"+m.TypeName()), "", "")
 		}
+		if in := m.Inner; in != nil && !p.grantsMap(in.Type) {
+			return p.refuse("", fmt.Sprintf("map %q holds maps of type %s", m.Name, in.TypeName()),
+				grantFor(mapProfile(in.Type), "map:"+in.TypeName()), "", "")
+		}
 	}
 	// What no program reaches by this analysis' linking, another's might.
 	for _, h := range o.Helpers {
@@ -413,11 +417,17 @@ func (p *Policy) CheckAttach(prog *Program, target string) (string, error) {
 	}
 	point := prog.Target
 	if prefix, rest, ok := strings.Cut(point, "/"); ok && strings.HasPrefix(prefix, "u") {
-		// uprobe, uretprobe, usdt: match the binary the kernel will open.
-		if path, fn, ok := strings.Cut(rest, ":"); ok && filepath.IsAbs(path) {
-			if real, err := filepath.EvalSymlinks(path); err == nil {
-				point = prefix + "/" + real + ":" + fn
+		// uprobe, uretprobe, usdt: match the binary the kernel will open,
+		// from the path as written ("link/.." is the parent of where link
+		// leads, which the cleaned Target does not say). libbpf looks a
+		// name without a slash up in PATH: that is matched as written.
+		_, fn, _ := strings.Cut(rest, ":")
+		if path, ok := sectionPath(prog.Section); ok && strings.Contains(path, "/") {
+			real, err := resolveFile(path)
+			if err != nil {
+				return "", fmt.Errorf("binary of %s: %w", point, err)
 			}
+			point = prefix + "/" + real + ":" + fn
 		}
 	}
 	if matchAny(p.attach, point) {
@@ -427,13 +437,24 @@ func (p *Policy) CheckAttach(prog *Program, target string) (string, error) {
 		fmt.Sprintf("grants only attach points %s", strings.Join(p.attach, ", ")), "")
 }
 
-// resolve makes a path absolute and resolves its symlinks and "..".
-func resolve(path string) (string, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", err
+// resolveFile makes a path absolute and resolves its symlinks and "..",
+// as the kernel does when it opens it: a ".." after a symlink leads to
+// the parent of the symlink's target, which cleaning the path first (as
+// filepath.Abs does) would get wrong.
+func resolveFile(path string) (string, error) {
+	if !filepath.IsAbs(path) {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", err
+		}
+		path = wd + string(filepath.Separator) + path
 	}
-	real, err := filepath.EvalSymlinks(abs)
+	return filepath.EvalSymlinks(path)
+}
+
+// resolve is resolveFile for a directory.
+func resolve(path string) (string, error) {
+	real, err := resolveFile(path)
 	if err != nil {
 		return "", err
 	}

@@ -2,6 +2,8 @@ package policy
 
 import (
 	"bufio"
+	"bytes"
+	"debug/elf"
 	"errors"
 	"os"
 	"path/filepath"
@@ -284,7 +286,7 @@ func TestCheckAttach(t *testing.T) {
 	if err := os.Symlink(bin, alias); err != nil {
 		t.Fatal(err)
 	}
-	up := &Program{Name: "u", Kind: "kprobe", Target: "uprobe/" + alias + ":f"}
+	up := &Program{Name: "u", Kind: "kprobe", Section: "uprobe/" + alias + ":f", Target: "uprobe/" + alias + ":f"}
 	okP, _ := New("attach:uprobe/" + bin + ":*")
 	if _, err := okP.CheckAttach(up, ""); err != nil {
 		t.Errorf("uprobe through a symlink to a granted binary: %v", err)
@@ -292,6 +294,27 @@ func TestCheckAttach(t *testing.T) {
 	noP, _ := New("attach:uprobe/" + alias + ":*")
 	if _, err := noP.CheckAttach(up, ""); err == nil {
 		t.Error("a pattern on the symlink's name granted the binary it points to")
+	}
+	// A ".." after a symlink climbs from where the symlink leads, as the
+	// kernel walks the path: deep/link/../bin is deep/bin, not bin.
+	deep := filepath.Join(dir, "deep", "er")
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "deep", "bin"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(deep, filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	section := "uprobe/" + dir + "/link/../bin:f"
+	climb := &Program{Name: "u", Kind: "kprobe", Section: section, Target: target(section, "kprobe")}
+	if _, err := okP.CheckAttach(climb, ""); err == nil {
+		t.Errorf("%s: granted as %s, but the kernel opens %s", section, bin, filepath.Join(dir, "deep", "bin"))
+	}
+	deepP, _ := New("attach:uprobe/" + filepath.Join(dir, "deep", "bin") + ":*")
+	if _, err := deepP.CheckAttach(climb, ""); err != nil {
+		t.Errorf("%s: %v", section, err)
 	}
 	tp := &Program{Name: "t", Kind: "tracepoint", Target: "tracepoint/sched/sched_switch"}
 	if _, err := Default().CheckAttach(tp, ""); err != nil {
@@ -303,6 +326,8 @@ func TestTarget(t *testing.T) {
 	for _, c := range []struct{ section, kind, want string }{
 		{"tp/sched/sched_process_exec", "tracepoint", "tracepoint/sched/sched_process_exec"},
 		{"tracepoint/sched/sched_process_exec", "tracepoint", "tracepoint/sched/sched_process_exec"},
+		{"tp/sched/../syscalls/sys_enter_getppid", "tracepoint", "tracepoint/syscalls/sys_enter_getppid"},
+		{"tp//sched/./sched_switch", "tracepoint", "tracepoint/sched/sched_switch"},
 		{"raw_tp/sched_switch", "raw_tracepoint", "raw_tracepoint/sched_switch"},
 		{"fentry.s/do_unlinkat", "fentry", "fentry/do_unlinkat"},
 		{"uprobe//usr/bin/../bin/bash:readline", "kprobe", "uprobe//usr/bin/bash:readline"},
@@ -410,5 +435,104 @@ func TestExampleFile(t *testing.T) {
 	}
 	if !p.grantsKind("xdp") || p.maxPrograms != 16 || len(p.attach) != 2 {
 		t.Errorf("parsed %v", p)
+	}
+}
+
+// Code that names a kernel object by number instead of by a relocated
+// symbol is refused by every policy: a map fd (or a map value by fd), a
+// kernel variable or function by BTF id, an entry of the loader's fd
+// array. The loads and calls compilers emit pass.
+func TestHostRefs(t *testing.T) {
+	obj := exampleObjects(t)["bootstrap"]
+	f, err := elf.NewFile(bytes.NewReader(obj))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first 16-byte load and the first helper call of the code.
+	load, call := -1, -1
+	for _, s := range f.Sections {
+		if s.Flags&elf.SHF_EXECINSTR == 0 || s.Type != elf.SHT_PROGBITS {
+			continue
+		}
+		for off := s.Offset; off+8 <= s.Offset+s.Size; off += 8 {
+			switch {
+			case load < 0 && obj[off] == 0x18 && obj[off+1]>>4 == 0:
+				load = int(off)
+			case call < 0 && obj[off] == 0x85 && obj[off+1]>>4 == 0:
+				call = int(off)
+			}
+		}
+	}
+	if load < 0 || call < 0 {
+		t.Fatalf("bootstrap has no 16-byte load (%d) or helper call (%d)", load, call)
+	}
+	for _, c := range []struct {
+		name    string
+		at      int
+		src     byte
+		refused string
+	}{
+		{"load", load, 0, ""},
+		{"load pseudo func", load, pseudoFunc, ""},
+		{"load map fd", load, pseudoMapFD, "loads map fd"},
+		{"load map value", load, pseudoMapValue, "loads a value of map fd"},
+		{"load btf id", load, pseudoBTFID, "loads the kernel variable of BTF id"},
+		{"load map idx", load, pseudoMapIdx, "loads entry"},
+		{"load map idx value", load, pseudoMapIdxVal, "loads entry"},
+		{"load unknown kind", load, 9, "loads a 64-bit immediate of kind 9"},
+		{"call kfunc", call, pseudoKfuncCall, "calls the kernel function of BTF id"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			mutant := slices.Clone(obj)
+			mutant[c.at+1] = mutant[c.at+1]&0x0f | c.src<<4
+			_, err := Analyze(mutant)
+			var h *HostRefError
+			switch {
+			case c.refused == "" && errors.As(err, &h):
+				t.Fatalf("refused: %v", err)
+			case c.refused != "" && !errors.As(err, &h):
+				t.Fatalf("Analyze: %v, want a HostRefError", err)
+			case c.refused != "" && !strings.Contains(err.Error(), c.refused):
+				t.Fatalf("Analyze: %v, want it to say %q", err, c.refused)
+			}
+		})
+	}
+}
+
+// A kfunc is judged by the kernel function libbpf resolves it to.
+func TestKfuncName(t *testing.T) {
+	for name, want := range map[string]string{
+		"bpf_task_acquire":          "bpf_task_acquire",
+		"bpf_task_acquire___v2":     "bpf_task_acquire",
+		"bpf_task_acquire___v2___x": "bpf_task_acquire___v2",
+		"bpf_task____x":             "bpf_task____x", // four underscores: no flavour
+		"bpf_x___":                  "bpf_x___",
+		"___x":                      "___x",
+		"a___b":                     "a",
+	} {
+		if got := kfuncName(name); got != want {
+			t.Errorf("kfuncName(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// A ring buffer's size is what libbpf makes of it, which the kernel then
+// allocates. (The analysis kept the declared size: the host refused such
+// an object as one libbpf reads differently, and its estimate was low.)
+func TestRingbufSize(t *testing.T) {
+	for sz, want := range map[uint32]uint32{
+		0:          0,
+		1:          4096,
+		4096:       4096,
+		8192:       8192,
+		12288:      16384,
+		100000:     131072,
+		1 << 30:    1 << 30,
+		1<<30 + 1:  1 << 31,
+		0xffffffff: 0xffffffff, // no power-of-2 multiple of a page above it
+	} {
+		if got := ringbufSize(sz); got != want {
+			t.Errorf("ringbufSize(%d) = %d, want %d", sz, got, want)
+		}
 	}
 }

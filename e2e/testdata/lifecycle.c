@@ -1,5 +1,5 @@
 /* lifecycle.c: a guest for the embedding API's pause, resume and terminate.
- * usage: lifecycle.wasm deliver|slow|hang|trap|limits|foreign|reload [STOPCOMM]
+ * usage: lifecycle.wasm deliver|slow|hang|trap|limits|foreign|reload|nest [STOPCOMM]
  *   deliver  prints "event <pid> <ppid> <comm>" per exec until STOPCOMM
  *   slow     for an exec of STOPCOMM: prints "begin <comm>", runs Wasm for
  *            300 ms in the callback, prints "end <comm>" and returns
@@ -14,11 +14,19 @@
  *            loads and attaches it again ("inner load <ok>", "inner attach
  *            <ret>"); once the poll has returned, does the same ("outer
  *            load <ok>", "outer attach <ret>")
+ *   nest     waits for a line on stdin before its first poll (so that
+ *            several records are pending), then, in the callback of the
+ *            first record, polls the same buffer again, classic and
+ *            batched ("nested classic <ret>", "nested batch <ret>"); the
+ *            other records print "event ..." until STOPCOMM
  * Every mode prints "fd <ring buffer fd>" and "ready" once attached. */
 #include <time.h>
 
 #include "guest.h"
 #include "leak_bpf.h"
+
+int wasm_bpf_buffer_poll_batch(uint64_t handle, int fd, void *buf, int buf_size, int timeout_ms)
+	__attribute__((import_module("wasm_bpf_ext"), import_name("wasm_bpf_buffer_poll_batch")));
 
 static int64_t now_ms(void)
 {
@@ -40,6 +48,8 @@ static void spin_ms(int64_t ms)
 
 static const char *mode;
 static uint64_t current; /* the object reload's callback closes */
+static int current_fd;   /* its ring buffer */
+static int nested;       /* nest: the nested polls are done */
 
 /* Loads the object again and attaches it; prints "<when> load <ok>" and
  * "<when> attach <ret>". */
@@ -58,6 +68,14 @@ static int on_record(void *ctx, void *data, unsigned int size)
 
 	if (strcmp(mode, "trap") == 0)
 		__builtin_trap();
+	if (strcmp(mode, "nest") == 0 && !nested) {
+		static char nbuf[256];
+
+		nested = 1;
+		say("nested classic %d", wasm_bpf_buffer_poll(current, current_fd, TABLE_INDEX(on_record), GUEST_ADDR(ctx),
+							      nbuf, sizeof(nbuf), 0));
+		say("nested batch %d", wasm_bpf_buffer_poll_batch(current, current_fd, nbuf, sizeof(nbuf), 0));
+	}
 	if (strcmp(mode, "reload") == 0) {
 		if (!((struct watch *)ctx)->done) {
 			((struct watch *)ctx)->done = 1;
@@ -91,7 +109,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc < 2)
-		die("usage: %s deliver|slow|hang|trap|limits|foreign|reload [STOPCOMM]", argv[0]);
+		die("usage: %s deliver|slow|hang|trap|limits|foreign|reload|nest [STOPCOMM]", argv[0]);
 	mode = argv[1];
 	w.stop = argc > 2 ? argv[2] : "";
 
@@ -106,10 +124,17 @@ int main(int argc, char **argv)
 	}
 
 	h = current = must_load(leak_bpf, leak_bpf_len);
-	fd = must_map_fd(h, "wbleak_rb");
+	fd = current_fd = must_map_fd(h, "wbleak_rb");
 	must_attach(h, "wbleak_exec", NULL);
 	say("fd %d", fd);
 	say("ready");
+
+	if (strcmp(mode, "nest") == 0) {
+		char line[8];
+
+		if (!fgets(line, sizeof(line), stdin))
+			die("stdin closed");
+	}
 
 	if (strcmp(mode, "foreign") == 0) {
 		char line[32];

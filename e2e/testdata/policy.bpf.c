@@ -54,7 +54,29 @@ static __always_inline int is_target(void)
 	return 1;
 }
 
-#if defined(CASE_PLAIN) || defined(CASE_BIGMAP) || defined(CASE_MIDMAP)
+#if defined(CASE_PLAIN) || defined(CASE_BIGMAP) || defined(CASE_MIDMAP) || defined(CASE_INNERMAP) || \
+	defined(CASE_INNERSOCK) || defined(CASE_ODDRING) || defined(CASE_MANYMAPS)
+#ifdef CASE_MANYMAPS
+/* 256 small maps: 256 file descriptors once loaded. */
+#define MAP(n)                                   \
+	struct {                                 \
+		__uint(type, BPF_MAP_TYPE_ARRAY); \
+		__uint(max_entries, 1);          \
+		__type(key, __u32);              \
+		__type(value, __u32);            \
+	} wbpol_m##n SEC(".maps");
+#define MAP4(n) MAP(n##0) MAP(n##1) MAP(n##2) MAP(n##3)
+#define MAP16(n) MAP4(n##0) MAP4(n##1) MAP4(n##2) MAP4(n##3)
+#define MAP64(n) MAP16(n##0) MAP16(n##1) MAP16(n##2) MAP16(n##3)
+MAP64(0) MAP64(1) MAP64(2) MAP64(3)
+#endif
+#ifdef CASE_ODDRING
+/* Not a power-of-2 multiple of the page size: libbpf makes it 131072. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 100000);
+} wbpol_ring SEC(".maps");
+#endif
 #ifdef CASE_BIGMAP
 /* 2^28 entries of 8 bytes: 2 GiB of kernel memory if it were created. */
 struct {
@@ -73,8 +95,49 @@ struct {
 	__type(value, __u64);
 } wbpol_mid SEC(".maps");
 #endif
+#ifdef CASE_INNERMAP
+/* An outer map of one entry whose inner map, 2^17 entries of 8 bytes
+ * (1 MiB), libbpf creates at load as the template of the maps it holds. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_ARRAY);
+		__uint(max_entries, 1 << 17);
+		__type(key, __u32);
+		__type(value, __u64);
+	});
+} wbpol_outer SEC(".maps");
+#endif
+#ifdef CASE_INNERSOCK
+/* A hash of sockmaps: its inner map is a sockmap, which "network" grants. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_SOCKMAP);
+		__uint(max_entries, 1);
+		__type(key, __u32);
+		__type(value, __u32);
+	});
+} wbpol_outs SEC(".maps");
+#endif
 SEC("tp/sched/sched_process_exec")
 int wbpol_plain(void *ctx)
+{
+	count();
+	return 0;
+}
+#endif
+
+#ifdef CASE_TPESCAPE
+/* libbpf reads the tracepoint's id from tracefs' events/sched/../syscalls/
+ * sys_enter_getppid/id: the tracepoint this program attaches to is
+ * syscalls/sys_enter_getppid, whatever the section's prefix says. */
+SEC("tp/sched/../syscalls/sys_enter_getppid")
+int wbpol_tpesc(void *ctx)
 {
 	count();
 	return 0;
@@ -154,6 +217,25 @@ int wbpol_kfunc(void *ctx)
 
 	if (t) {
 		bpf_task_release(t);
+		count();
+	}
+	return 0;
+}
+#endif
+
+#ifdef CASE_KFUNCFLAVOR
+/* The same kfuncs under flavoured names: libbpf drops the "___" suffix and
+ * calls bpf_task_acquire and bpf_task_release. */
+extern struct task_struct *bpf_task_acquire___wb(struct task_struct *p) __ksym;
+extern void bpf_task_release___wb(struct task_struct *p) __ksym;
+
+SEC("tp_btf/sched_process_exec")
+int wbpol_kflav(void *ctx)
+{
+	struct task_struct *t = bpf_task_acquire___wb(bpf_get_current_task_btf());
+
+	if (t) {
+		bpf_task_release___wb(t);
 		count();
 	}
 	return 0;

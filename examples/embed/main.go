@@ -55,16 +55,20 @@ func main() {
 			Args:   []string{path},
 			Stdout: w,
 			Stderr: w,
-			// A plug-in gets bounds: memory, loaded objects, attachments.
-			MaxMemory:  256 << 20,
-			MaxObjects: 4,
-			MaxLinks:   16,
+			// A plug-in gets bounds: memory, loaded objects, attachments,
+			// the kernel memory of its maps.
+			MaxMemory:    256 << 20,
+			MaxObjects:   4,
+			MaxLinks:     16,
+			MaxMapMemory: 64 << 20,
 		})
 		if err != nil {
 			log.Fatalf("%s: %v", path, err)
 		}
 		insts = append(insts, inst)
+		copies.Add(1) // the line that says how it ended is output too
 		go func() {
+			defer copies.Done()
 			code, err := inst.Wait()
 			w.Close()
 			out.Lock()

@@ -66,7 +66,10 @@ enum {
 //   CGRP_STORAGE           4           0      s32      a cgroup directory (bpf_cgrp_storage_*_elem)
 //
 // A guest owns maps and programs only, so an fd of the right kind must be
-// one of its own; every other kind is always refused. Lookups hand out no
+// one of its own, and of the same BPF object as the map it goes into (a
+// map of maps holding another object's map, or a prog array another
+// object's program, would keep them in the kernel, and uncounted, after
+// their object is closed); every other kind is always refused. Lookups hand out no
 // fd: map-in-maps and prog arrays return ids, devmaps and cpumaps their
 // struct with the program's id, socket maps a socket cookie (docs/abi.md).
 
@@ -184,10 +187,10 @@ static int check_value(const struct wb_maptab *t, const struct wb_fdinfo *m, con
 	case MT_CPUMAP:
 		if (m->value_size < 8 || (fd = load_s32(value + 4)) <= 0)
 			return 0; // no program
-		if (kind(t, fd) == WB_PROG)
+		if (kind(t, fd) == WB_PROG && t->fds[fd].object == m->object)
 			return 0;
-		snprintf(why, n, "update (map type %s): the value carries program fd %lld at offset 4, which is not a program of this guest",
-			 type, (long long)fd);
+		snprintf(why, n, "update (map type %s): the value carries program fd %lld at offset 4, which is not a program of %s",
+			 type, (long long)fd, kind(t, fd) == WB_PROG ? "this map's object" : "this guest");
 		return EBADF;
 	case MT_SOCKMAP:
 	case MT_SOCKHASH:
@@ -216,10 +219,10 @@ static int check_value(const struct wb_maptab *t, const struct wb_fdinfo *m, con
 			 (unsigned long long)v8);
 		return EBADF;
 	}
-	if (kind(t, fd) == want)
+	if (kind(t, fd) == want && t->fds[fd].object == m->object)
 		return 0;
-	snprintf(why, n, "update (map type %s): the value carries fd %lld, which is not a %s of this guest", type, (long long)fd,
-		 want == WB_MAP ? "map" : "program");
+	snprintf(why, n, "update (map type %s): the value carries fd %lld, which is not a %s of %s", type, (long long)fd,
+		 want == WB_MAP ? "map" : "program", kind(t, fd) == want ? "this map's object" : "this guest");
 	return EBADF;
 }
 
@@ -438,22 +441,23 @@ static struct wb_fdinfo *slot(struct wb_maptab *t, int32_t fd)
 	return &t->fds[fd];
 }
 
-int wb_maptab_set(struct wb_maptab *t, int32_t fd, uint32_t map_type, uint32_t key_size, uint32_t value_size)
+int wb_maptab_set(struct wb_maptab *t, int32_t fd, uint64_t object, uint32_t map_type, uint32_t key_size,
+		  uint32_t value_size)
 {
 	struct wb_fdinfo *m = slot(t, fd);
 
 	if (!m)
 		return -ENOMEM;
-	*m = (struct wb_fdinfo){ map_type, key_size, value_size, WB_MAP };
+	*m = (struct wb_fdinfo){ map_type, key_size, value_size, WB_MAP, object };
 	return 0;
 }
 
-int wb_progtab_set(struct wb_maptab *t, int32_t fd)
+int wb_progtab_set(struct wb_maptab *t, int32_t fd, uint64_t object)
 {
 	struct wb_fdinfo *m = slot(t, fd);
 
 	if (!m)
 		return -ENOMEM;
-	*m = (struct wb_fdinfo){ .kind = WB_PROG };
+	*m = (struct wb_fdinfo){ .kind = WB_PROG, .object = object };
 	return 0;
 }

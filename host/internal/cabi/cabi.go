@@ -58,25 +58,26 @@ func New(refused RefusalFunc, slow BatchFunc, wakeFD int) *Table {
 	return &Table{t: t, log: log, slow: sl}
 }
 
-// Set makes fd a map of the guest of this type with these key and value
-// sizes (value: the bytes a lookup writes).
-func (t *Table) Set(fd int32, typ libbpf.MapType, keySize, valueSize uint32) error {
+// Set makes fd a map of the guest's object (its handle) of this type with
+// these key and value sizes (value: the bytes a lookup writes).
+func (t *Table) Set(fd int32, object uint64, typ libbpf.MapType, keySize, valueSize uint32) error {
 	if fd < 0 {
 		return fmt.Errorf("map fd %d: %w", fd, syscall.EBADF)
 	}
-	if rc := C.wb_maptab_set(t.t, C.int32_t(fd), C.uint32_t(typ), C.uint32_t(keySize), C.uint32_t(valueSize)); rc != 0 {
+	if rc := C.wb_maptab_set(t.t, C.int32_t(fd), C.uint64_t(object), C.uint32_t(typ), C.uint32_t(keySize), C.uint32_t(valueSize)); rc != 0 {
 		return fmt.Errorf("map fd %d: %w", fd, syscall.Errno(-rc))
 	}
 	return nil
 }
 
-// SetProgram makes fd a program of the guest: a value that carries a
-// program fd may carry this one.
-func (t *Table) SetProgram(fd int32) error {
+// SetProgram makes fd a program of the guest's object (its handle): a
+// value of a map of the same object that carries a program fd may carry
+// this one.
+func (t *Table) SetProgram(fd int32, object uint64) error {
 	if fd < 0 {
 		return fmt.Errorf("program fd %d: %w", fd, syscall.EBADF)
 	}
-	if rc := C.wb_progtab_set(t.t, C.int32_t(fd)); rc != 0 {
+	if rc := C.wb_progtab_set(t.t, C.int32_t(fd), C.uint64_t(object)); rc != 0 {
 		return fmt.Errorf("program fd %d: %w", fd, syscall.Errno(-rc))
 	}
 	return nil

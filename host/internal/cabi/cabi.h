@@ -16,6 +16,7 @@ struct wb_fdinfo {
 	uint32_t key_size;
 	uint32_t value_size; // bytes a lookup writes: all CPUs for per-CPU maps
 	uint8_t kind;	     // enum wb_kind
+	uint64_t object;     // the handle of the BPF object the map or program belongs to
 };
 
 // A ring or perf buffer whose consumer exists: its fd, handle, and the
@@ -52,8 +53,9 @@ enum { WB_FUNC_MAPOP = 1, WB_FUNC_BATCH = 2 };
 
 void wb_mapop_func(wasmtime_context_t *ctx, struct wb_maptab *t, wasmtime_func_t *out);
 void wb_batch_func(wasmtime_context_t *ctx, struct wb_maptab *t, wasmtime_func_t *out);
-int wb_maptab_set(struct wb_maptab *t, int32_t fd, uint32_t map_type, uint32_t key_size, uint32_t value_size);
-int wb_progtab_set(struct wb_maptab *t, int32_t fd);
+int wb_maptab_set(struct wb_maptab *t, int32_t fd, uint64_t object, uint32_t map_type, uint32_t key_size,
+		  uint32_t value_size);
+int wb_progtab_set(struct wb_maptab *t, int32_t fd, uint64_t object);
 int wb_buftab_set(struct wb_maptab *t, int32_t fd, uint64_t handle, void *target);
 
 #endif

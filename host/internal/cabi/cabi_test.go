@@ -78,7 +78,7 @@ func TestMapOperate(t *testing.T) {
 
 	var refusals []syscall.Errno
 	table, mem, op := harness(t, func(_, _ int32, errno syscall.Errno, _ string) { refusals = append(refusals, errno) })
-	if err := table.Set(int32(fd), libbpf.MapTypeHash, 4, 8); err != nil {
+	if err := table.Set(int32(fd), 1, libbpf.MapTypeHash, 4, 8); err != nil {
 		t.Fatal(err)
 	}
 	const key, value, next, end = 0x100, 0x200, 0x300, 65536
@@ -197,11 +197,19 @@ func TestMapOperateFDs(t *testing.T) {
 	v8 := hashMap(t, "t_fd_v8", 4, 8) // and 8
 	own := hashMap(t, "t_fd_own", 4, 8)
 	other := hashMap(t, "t_fd_other", 4, 8) // a map of "another guest": never in the table
-	const ownProg = 1000                    // a program of the guest, as far as the table knows
-	if err := table.Set(own, libbpf.MapTypeHash, 4, 8); err != nil {
+	sibling := hashMap(t, "t_fd_sib", 4, 8) // a map of the guest's other object
+	const object, otherObject = 1, 2        // the handles of the guest's two objects
+	const ownProg, siblingProg = 1000, 1001 // programs of each, as far as the table knows
+	if err := table.Set(own, object, libbpf.MapTypeHash, 4, 8); err != nil {
 		t.Fatal(err)
 	}
-	if err := table.SetProgram(ownProg); err != nil {
+	if err := table.Set(sibling, otherObject, libbpf.MapTypeHash, 4, 8); err != nil {
+		t.Fatal(err)
+	}
+	if err := table.SetProgram(ownProg, object); err != nil {
+		t.Fatal(err)
+	}
+	if err := table.SetProgram(siblingProg, otherObject); err != nil {
 		t.Fatal(err)
 	}
 
@@ -228,6 +236,13 @@ func TestMapOperateFDs(t *testing.T) {
 		{name: "array_of_maps: own program", typ: arrayOfMaps, lo: ownProg, want: ebadf},
 		{name: "array_of_maps: stdin", typ: arrayOfMaps, lo: 0, want: ebadf},
 		{name: "array_of_maps: -1", typ: arrayOfMaps, lo: -1, want: ebadf, wantWhy: "carries fd 4294967295"},
+		// A map holds its own object's maps and programs only: those of
+		// another object would outlive it in the kernel. (They got in.)
+		{name: "array_of_maps: map of another object", typ: arrayOfMaps, lo: sibling, want: ebadf, wantWhy: "not a map of this map's object"},
+		{name: "hash_of_maps: map of another object", typ: hashOfMaps, lo: sibling, want: ebadf},
+		{name: "prog_array: program of another object", typ: progArray, lo: siblingProg, want: ebadf, wantWhy: "not a program of this map's object"},
+		{name: "devmap: program of another object", typ: devMap, v8: true, lo: 1, hi: siblingProg, want: ebadf, wantWhy: "this map's object"},
+		{name: "cpumap: program of another object", typ: cpuMap, v8: true, lo: 192, hi: siblingProg, want: ebadf},
 		{name: "hash_of_maps: own map", typ: hashOfMaps, lo: own},
 		{name: "hash_of_maps: another guest's map", typ: hashOfMaps, lo: other, want: ebadf},
 		{name: "prog_array: own program", typ: progArray, lo: ownProg},
@@ -272,7 +287,7 @@ func TestMapOperateFDs(t *testing.T) {
 		if tt.v8 {
 			fd, size = v8, 8
 		}
-		if err := table.Set(fd, tt.typ, 4, size); err != nil {
+		if err := table.Set(fd, object, tt.typ, 4, size); err != nil {
 			t.Fatal(err)
 		}
 		cmd := tt.cmd
