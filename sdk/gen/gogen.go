@@ -9,7 +9,6 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 )
 
@@ -160,51 +159,39 @@ func (e *goEmitter) goType(t btf.Type, path string) (string, error) {
 // structBody returns "struct { ... }" with the members at the kernel's
 // offsets.
 func (e *goEmitter) structBody(members []btf.Member, size uint32, path string) (string, error) {
-	ms := append([]btf.Member(nil), members...)
-	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Offset < ms[j].Offset })
+	slots, tail, err := structSlots(members, size, path)
+	if err != nil {
+		return "", err
+	}
 	var b strings.Builder
 	b.WriteString("struct {\n")
-	cur, maxAlign := 0, 1
+	maxAlign := 1
 	used := map[string]int{}
-	for i, m := range ms {
-		mpath := path + "." + m.Name
-		if m.Name == "" {
-			mpath = path + ".(anonymous)"
+	for _, s := range slots {
+		m := s.member
+		if len(s.bits) > 0 {
+			return "", &layoutError{s.path, fmt.Sprintf("bitfield of %d bits at bit %d: use a whole integer", m.BitfieldSize, m.Offset)}
 		}
-		if m.BitfieldSize != 0 {
-			return "", &layoutError{mpath, fmt.Sprintf("bitfield of %d bits at bit %d: use a whole integer", m.BitfieldSize, m.Offset)}
-		}
-		if m.Offset%8 != 0 {
-			return "", &layoutError{mpath, fmt.Sprintf("member at bit offset %d is not byte-aligned", m.Offset)}
-		}
-		off := int(m.Offset / 8)
-		msize, err := btf.Sizeof(m.Type)
-		if err != nil {
-			return "", &layoutError{mpath, fmt.Sprintf("no size: %v", err)}
-		}
-		if off < cur {
-			return "", &layoutError{mpath, fmt.Sprintf("overlaps the previous member (offset %d < %d)", off, cur)}
-		}
-		if off > cur {
-			fmt.Fprintf(&b, "\t_ [%d]byte\n", off-cur)
+		if s.pad > 0 {
+			fmt.Fprintf(&b, "\t_ [%d]byte\n", s.pad)
 		}
 		name := GoName(m.Name)
 		if m.Name == "" {
-			name = fmt.Sprintf("Anon%d", i)
+			name = fmt.Sprintf("Anon%d", s.index)
 		}
 		if n := used[name]; n > 0 {
 			name = fmt.Sprintf("%s%d", name, n)
 		}
 		used[name]++
-		typ, err := e.goType(m.Type, mpath)
+		typ, err := e.goType(m.Type, s.path)
 		if err != nil {
 			return "", err
 		}
 		comment := ""
-		if a := goAlign(m.Type); off%a != 0 {
+		if a := goAlign(m.Type); s.off%a != 0 {
 			// Go would pad before it: the bytes, read with encoding/binary.
 			comment = " // " + typ + ", misaligned"
-			typ = fmt.Sprintf("[%d]byte", msize)
+			typ = fmt.Sprintf("[%d]byte", s.size)
 		} else if a > maxAlign {
 			maxAlign = a
 		}
@@ -215,13 +202,9 @@ func (e *goEmitter) structBody(members []btf.Member, size uint32, path string) (
 			comment = " // union"
 		}
 		fmt.Fprintf(&b, "\t%s %s%s\n", name, typ, comment)
-		cur = off + msize
 	}
-	if cur > int(size) {
-		return "", &layoutError{path, fmt.Sprintf("members end at byte %d, beyond the type's size %d", cur, size)}
-	}
-	if cur < int(size) {
-		fmt.Fprintf(&b, "\t_ [%d]byte\n", int(size)-cur)
+	if tail > 0 {
+		fmt.Fprintf(&b, "\t_ [%d]byte\n", tail)
 	}
 	if int(size)%maxAlign != 0 {
 		return "", &layoutError{path, fmt.Sprintf("size %d is not a multiple of its alignment %d (a packed type): Go would pad it", size, maxAlign)}
@@ -378,14 +361,13 @@ func WriteGo(w io.Writer, obj *Object, source, pkg string, names []string) error
 	}
 	var vars, globals strings.Builder
 	for _, g := range obj.Globals {
-		st := &btf.Struct{Name: g.Field, Size: uint32(g.Size)}
+		st := globalStruct(g, g.Field)
 		e.sections[st] = g.Section
 		for _, v := range g.Vars {
 			vr, ok := v.Type.(*btf.Var)
 			if !ok {
 				continue
 			}
-			st.Members = append(st.Members, btf.Member{Name: vr.Name, Type: vr.Type, Offset: btf.Bits(v.Offset * 8)})
 			if g.Offset < 0 {
 				continue // .bss has no bytes in the file: set it through its map
 			}
@@ -416,7 +398,7 @@ func WriteGo(w io.Writer, obj *Object, source, pkg string, names []string) error
 	var maps strings.Builder
 	maps.WriteString(globals.String())
 	for _, m := range obj.Maps {
-		if m.Key == nil || m.Value == nil || m.Type == ebpf.RingBuf || m.Type == ebpf.PerfEventArray {
+		if !typedMap(m) {
 			continue
 		}
 		kt, err := e.goType(m.Key, "map "+m.Name+" key")
@@ -426,10 +408,6 @@ func WriteGo(w io.Writer, obj *Object, source, pkg string, names []string) error
 		vt, err := e.goType(m.Value, "map "+m.Name+" value")
 		if err != nil {
 			return fmt.Errorf("%s: %w", source, err)
-		}
-		switch m.Type {
-		case ebpf.PerCPUHash, ebpf.PerCPUArray, ebpf.LRUCPUHash, ebpf.PerCPUCGroupStorage:
-			continue // values are per possible CPU: the user picks [N]V
 		}
 		fn, err := e.claim("Open"+GoName(m.Name), m.Key)
 		if err != nil {
@@ -441,13 +419,7 @@ func WriteGo(w io.Writer, obj *Object, source, pkg string, names []string) error
 	}
 
 	// AttachPrograms: what a skeleton's attach does.
-	var auto []string
-	for _, p := range obj.Programs {
-		if !needsTarget(p.Section) {
-			auto = append(auto, p.Name)
-		}
-	}
-	if len(auto) > 0 {
+	if auto := obj.autoAttach(); len(auto) > 0 {
 		fn, err := e.claim("AttachPrograms", &btf.Void{})
 		if err != nil {
 			return fmt.Errorf("%s: %w", source, err)
