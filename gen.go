@@ -10,11 +10,12 @@ import (
 	"github.com/wasm-bpf/wasm-bpf/sdk/gen"
 )
 
-// genCommand is `wasm-bpf gen`: the C headers a guest is built with.
+// genCommand is `wasm-bpf gen`: the C headers, Go or Rust types a guest is
+// built with.
 func genCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "gen",
-		Usage: "generate C headers or Go types for a guest from a BPF object",
+		Usage: "generate C headers, Go types or Rust types for a guest from a BPF object",
 		Subcommands: []*cli.Command{
 			{
 				Name:      "skeleton",
@@ -79,6 +80,25 @@ func genCommand() *cli.Command {
 					}
 					if err := gen.WriteGo(c.App.Writer, obj, path, c.String("package"), c.Args().Tail()); err != nil {
 						return fmt.Errorf("gen go: %w", err)
+					}
+					return nil
+				},
+			},
+			{
+				Name:      "rust",
+				Usage:     "write a Rust module with the kernel's layout (default: map keys and values, and types global pointers point to), global variable setters and typed maps, for the wasm-bpf crate (sdk/rust)",
+				ArgsUsage: "FOO.bpf.o [TYPE...]",
+				Action: func(c *cli.Context) error {
+					if c.NArg() < 1 {
+						return errors.New("gen rust: give a BPF object file")
+					}
+					path := c.Args().First()
+					obj, err := loadObject(path)
+					if err != nil {
+						return err
+					}
+					if err := gen.WriteRust(c.App.Writer, obj, path, c.Args().Tail()); err != nil {
+						return fmt.Errorf("gen rust: %w", err)
 					}
 					return nil
 				},
