@@ -46,7 +46,8 @@ impl<'a> ObjectBuilder<'a> {
         let g = match self.info.globals.iter().find(|g| g.name == name) {
             Some(g) => g,
             None => {
-                let names: Vec<&str> = self.info.globals.iter().map(|g| g.name.as_str()).collect();
+                let mut names: Vec<&str> = self.info.globals.iter().map(|g| g.name.as_str()).collect();
+                names.sort_unstable();
                 return Err(Error::new("set global", name, ENOENT).with_detail(format!("the object's global variables are: {}", names.join(", "))));
             }
         };
@@ -107,7 +108,8 @@ impl Object {
         match self.info.maps.iter().find(|m| m.name == name) {
             Some(m) => Ok(m),
             None => {
-                let names: Vec<&str> = self.info.maps.iter().map(|m| m.name.as_str()).collect();
+                let mut names: Vec<&str> = self.info.maps.iter().map(|m| m.name.as_str()).collect();
+                names.sort_unstable();
                 Err(Error::new(op, name, ENOENT).with_detail(format!("the object's maps are: {}", names.join(", "))))
             }
         }
