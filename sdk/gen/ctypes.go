@@ -82,37 +82,13 @@ func guardName(kind, name string) string {
 	return "WASM_BPF_TYPE_" + kind + "_" + name
 }
 
-// intType is the fixed-width C type of a BTF integer.
-func intType(i *btf.Int, path string) (string, error) {
-	// clang writes plain char as a signed (or unsigned) int named "char".
-	if i.Size == 1 && (i.Encoding == btf.Char || i.Name == "char") {
-		return "char", nil // keeps char arrays usable as strings
-	}
-	if i.Encoding == btf.Bool && i.Size == 1 {
-		return "uint8_t", nil // _Bool has no fixed size in C
-	}
-	signed := i.Encoding == btf.Signed
-	switch i.Size {
-	case 1, 2, 4, 8:
-		if signed {
-			return fmt.Sprintf("int%d_t", i.Size*8), nil
-		}
-		return fmt.Sprintf("uint%d_t", i.Size*8), nil
-	}
-	return "", &layoutError{path, fmt.Sprintf("%d-byte integer %q has no fixed-width C type", i.Size, i.Name)}
-}
-
 // alignOf is the wasm32 alignment of t as decl writes it.
 func alignOf(t btf.Type) int {
-	switch t := resolve(t).(type) {
-	case *btf.Int:
-		return int(t.Size)
-	case *btf.Float:
-		return int(t.Size)
-	case *btf.Enum:
-		return int(t.Size)
-	case *btf.Pointer:
-		return 8
+	t = resolve(t)
+	if a, ok := scalarAlign(t); ok {
+		return a
+	}
+	switch t := t.(type) {
 	case *btf.Array:
 		return alignOf(t.Type)
 	case *btf.Typedef:
@@ -162,19 +138,17 @@ func (e *emitter) decl(t btf.Type, name, path string, indent string) (string, er
 	}
 	switch t := resolve(t).(type) {
 	case *btf.Int:
-		ct, err := intType(t, path)
+		ct, err := cSpelling.intType(t, path)
 		if err != nil {
 			return "", err
 		}
 		return ct + sep + name, nil
 	case *btf.Float:
-		switch t.Size {
-		case 4:
-			return "float" + sep + name, nil
-		case 8:
-			return "double" + sep + name, nil
+		ct, err := cSpelling.floatType(t, path)
+		if err != nil {
+			return "", err
 		}
-		return "", &layoutError{path, fmt.Sprintf("%d-byte float %q has no wasm32 equivalent", t.Size, t.Name)}
+		return ct + sep + name, nil
 	case *btf.Pointer:
 		// A kernel pointer is 8 bytes and meaningless in the guest: keep
 		// its bits, not its type.
@@ -185,7 +159,7 @@ func (e *emitter) decl(t btf.Type, name, path string, indent string) (string, er
 				return "", err
 			}
 		}
-		ct, err := intType(&btf.Int{Size: t.Size, Encoding: signedIf(t.Signed)}, path)
+		ct, err := cSpelling.enumBase(t, path)
 		if err != nil {
 			return "", err
 		}
@@ -229,22 +203,9 @@ func (e *emitter) decl(t btf.Type, name, path string, indent string) (string, er
 			return "", err
 		}
 		return "union " + t.Name + sep + name, nil
-	case *btf.Fwd:
-		return "", &layoutError{path, fmt.Sprintf("incomplete type %s %s (only declared in the object's BTF)", t.Kind, t.Name)}
-	case *btf.FuncProto, *btf.Func:
-		return "", &layoutError{path, "function type (only a pointer to one can be a field)"}
-	case *btf.Void:
-		return "", &layoutError{path, "void"}
 	default:
-		return "", &layoutError{path, fmt.Sprintf("unsupported BTF type %v", t)}
+		return "", noLayout(t, path)
 	}
-}
-
-func signedIf(s bool) btf.IntEncoding {
-	if s {
-		return btf.Signed
-	}
-	return 0
 }
 
 // body returns "struct { ... }" or "union { ... }" with explicit padding.
@@ -257,10 +218,7 @@ func (e *emitter) body(kind string, members []btf.Member, size uint32, path, ind
 	cur, pad := 0, 0
 	maxEnd := 0
 	for _, m := range ms {
-		mpath := path + "." + m.Name
-		if m.Name == "" {
-			mpath = path + ".(anonymous)"
-		}
+		mpath := memberPath(path, m)
 		if m.BitfieldSize != 0 {
 			return "", &layoutError{mpath, fmt.Sprintf("bitfield of %d bits at bit %d: offsetof cannot check it; use a whole integer", m.BitfieldSize, m.Offset)}
 		}

@@ -57,38 +57,14 @@ func GoName(c string) string {
 	return s
 }
 
-// goIntType is the Go type of a BTF integer; plain char is byte so that
-// char arrays are byte arrays, and _Bool is uint8 (a Go bool must hold 0
-// or 1, which a kernel byte need not).
-func goIntType(i *btf.Int, path string) (string, error) {
-	if i.Size == 1 && (i.Encoding == btf.Char || i.Name == "char") {
-		return "byte", nil
-	}
-	if i.Encoding == btf.Bool && i.Size == 1 {
-		return "uint8", nil
-	}
-	switch i.Size {
-	case 1, 2, 4, 8:
-		if i.Encoding == btf.Signed {
-			return fmt.Sprintf("int%d", i.Size*8), nil
-		}
-		return fmt.Sprintf("uint%d", i.Size*8), nil
-	}
-	return "", &layoutError{path, fmt.Sprintf("%d-byte integer %q has no Go type", i.Size, i.Name)}
-}
-
 // goAlign is the alignment, on 64-bit Go ports and wasm alike, of the Go
 // type goType writes for t.
 func goAlign(t btf.Type) int {
-	switch t := resolve(t).(type) {
-	case *btf.Int:
-		return int(t.Size)
-	case *btf.Float:
-		return int(t.Size)
-	case *btf.Enum:
-		return int(t.Size)
-	case *btf.Pointer:
-		return 8
+	t = resolve(t)
+	if a, ok := scalarAlign(t); ok {
+		return a
+	}
+	switch t := t.(type) {
 	case *btf.Array:
 		return goAlign(t.Type)
 	case *btf.Typedef:
@@ -113,22 +89,16 @@ func goAlign(t btf.Type) int {
 func (e *goEmitter) goType(t btf.Type, path string) (string, error) {
 	switch t := resolve(t).(type) {
 	case *btf.Int:
-		return goIntType(t, path)
+		return goSpelling.intType(t, path)
 	case *btf.Float:
-		switch t.Size {
-		case 4:
-			return "float32", nil
-		case 8:
-			return "float64", nil
-		}
-		return "", &layoutError{path, fmt.Sprintf("%d-byte float %q has no Go type", t.Size, t.Name)}
+		return goSpelling.floatType(t, path)
 	case *btf.Pointer:
 		return "uint64", nil // a kernel address: its bits, not a Go pointer
 	case *btf.Enum:
 		if t.Name != "" {
 			return e.emitNamed(t)
 		}
-		return goIntType(&btf.Int{Size: t.Size, Encoding: signedIf(t.Signed)}, path)
+		return goSpelling.enumBase(t, path)
 	case *btf.Array:
 		inner, err := e.goType(t.Type, path+"[]")
 		if err != nil {
@@ -145,14 +115,8 @@ func (e *goEmitter) goType(t btf.Type, path string) (string, error) {
 	case *btf.Union:
 		// Go has no unions: the bytes, which the user reinterprets.
 		return fmt.Sprintf("[%d]byte", t.Size), nil
-	case *btf.Fwd:
-		return "", &layoutError{path, fmt.Sprintf("incomplete type %s %s (only declared in the object's BTF)", t.Kind, t.Name)}
-	case *btf.FuncProto, *btf.Func:
-		return "", &layoutError{path, "function type (only a pointer to one can be a field)"}
-	case *btf.Void:
-		return "", &layoutError{path, "void"}
 	default:
-		return "", &layoutError{path, fmt.Sprintf("unsupported BTF type %v", t)}
+		return "", noLayout(t, path)
 	}
 }
 
@@ -241,7 +205,7 @@ func (e *goEmitter) emitNamed(t btf.Type) (string, error) {
 	}
 	switch u := t.(type) {
 	case *btf.Enum:
-		base, err := goIntType(&btf.Int{Size: u.Size, Encoding: signedIf(u.Signed)}, u.Name)
+		base, err := goSpelling.enumBase(u, u.Name)
 		if err != nil {
 			return "", err
 		}
@@ -342,16 +306,9 @@ func (e *goEmitter) offsetChecks(name string, members []btf.Member, _ string) {
 // the programs that need no target. source names the object in the
 // file's comment.
 func WriteGo(w io.Writer, obj *Object, source, pkg string, names []string) error {
-	var types []btf.Type
-	if len(names) == 0 {
-		types = obj.defaultTypes()
-	}
-	for _, n := range names {
-		t, err := obj.findType(n)
-		if err != nil {
-			return fmt.Errorf("%s: %w", source, err)
-		}
-		types = append(types, t)
+	types, err := obj.selectTypes(names)
+	if err != nil {
+		return fmt.Errorf("%s: %w", source, err)
 	}
 	e := newGoEmitter()
 	for _, t := range types {

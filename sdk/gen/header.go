@@ -5,8 +5,6 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-
-	"github.com/cilium/ebpf/btf"
 )
 
 // WriteHeader writes C definitions, for wasm32, of the named types of obj
@@ -14,19 +12,12 @@ import (
 // is named, of those its maps use as keys and values and those its global
 // variables point to. source names the object in the header's comment.
 func WriteHeader(w io.Writer, obj *Object, source string, names []string) error {
-	var types []btf.Type
-	if len(names) == 0 {
-		types = obj.defaultTypes()
-		if len(types) == 0 {
-			return fmt.Errorf("%s: no map key or value type and no global pointer to a type: name the types to generate", source)
-		}
+	types, err := obj.selectTypes(names)
+	if err != nil {
+		return fmt.Errorf("%s: %w", source, err)
 	}
-	for _, n := range names {
-		t, err := obj.findType(n)
-		if err != nil {
-			return fmt.Errorf("%s: %w", source, err)
-		}
-		types = append(types, t)
+	if len(types) == 0 {
+		return fmt.Errorf("%s: no map key or value type and no global pointer to a type: name the types to generate", source)
 	}
 	e := newEmitter()
 	for _, t := range types {
@@ -42,7 +33,7 @@ func WriteHeader(w io.Writer, obj *Object, source string, names []string) error 
 	fmt.Fprintf(&b, "#ifndef %s\n#define %s\n\n#include <stdint.h>\n\n", guard, guard)
 	b.WriteString(e.b.String())
 	fmt.Fprintf(&b, "#endif /* %s */\n", guard)
-	_, err := io.WriteString(w, b.String())
+	_, err = io.WriteString(w, b.String())
 	return err
 }
 

@@ -30,10 +30,7 @@ func structSlots(members []btf.Member, size uint32, path string) (slots []slot, 
 	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Offset < ms[j].Offset })
 	cur := 0
 	for i, m := range ms {
-		mpath := path + "." + m.Name
-		if m.Name == "" {
-			mpath = path + ".(anonymous)"
-		}
+		mpath := memberPath(path, m)
 		if m.BitfieldSize != 0 {
 			first, end := int(m.Offset/8), int((m.Offset+m.BitfieldSize+7)/8)
 			if n := len(slots); n > 0 && len(slots[n-1].bits) > 0 && first < cur {
@@ -58,7 +55,7 @@ func structSlots(members []btf.Member, size uint32, path string) (slots []slot, 
 		off := int(m.Offset / 8)
 		msize, err := btf.Sizeof(m.Type)
 		if fwd, ok := resolve(m.Type).(*btf.Fwd); ok {
-			return nil, 0, &layoutError{mpath, fmt.Sprintf("incomplete type %s %s (only declared in the object's BTF)", fwd.Kind, fwd.Name)}
+			return nil, 0, noLayout(fwd, mpath)
 		}
 		if err != nil {
 			return nil, 0, &layoutError{mpath, fmt.Sprintf("no size: %v", err)}

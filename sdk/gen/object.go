@@ -150,6 +150,23 @@ func (o *Object) findType(name string) (btf.Type, error) {
 	return nil, fmt.Errorf("type %s: ambiguous (%d types of that name); prefix it with struct, union or enum", name, len(found))
 }
 
+// selectTypes finds the named types (see findType) or, when none is named,
+// returns defaultTypes.
+func (o *Object) selectTypes(names []string) ([]btf.Type, error) {
+	if len(names) == 0 {
+		return o.defaultTypes(), nil
+	}
+	var types []btf.Type
+	for _, n := range names {
+		t, err := o.findType(n)
+		if err != nil {
+			return nil, err
+		}
+		types = append(types, t)
+	}
+	return types, nil
+}
+
 // defaultTypes are the named composite types of map keys and values and
 // those global variables point to (the idiom
 // `const struct event *unused_event __attribute__((unused));` puts a ring

@@ -57,30 +57,15 @@ func RustIdent(c string) string {
 	return c
 }
 
-// rustIntType is the Rust type of a BTF integer: plain char and _Bool are
-// u8 (a Rust bool must hold 0 or 1, which a kernel byte need not).
-func rustIntType(i *btf.Int, path string) (string, error) {
-	if i.Size == 1 && (i.Encoding == btf.Char || i.Name == "char" || i.Encoding == btf.Bool) {
-		return "u8", nil
-	}
-	switch i.Size {
-	case 1, 2, 4, 8:
-		if i.Encoding == btf.Signed {
-			return fmt.Sprintf("i%d", i.Size*8), nil
-		}
-		return fmt.Sprintf("u%d", i.Size*8), nil
-	}
-	return "", &layoutError{path, fmt.Sprintf("%d-byte integer %q has no Rust type", i.Size, i.Name)}
-}
-
-// rustScalar is the integer type of an integer or enum (a bitfield's).
+// rustScalar is the integer type of an integer or enum (a bitfield's), and
+// whether it is signed.
 func rustScalar(t btf.Type, path string) (string, bool, error) {
 	switch u := resolve(t).(type) {
 	case *btf.Int:
-		s, err := rustIntType(u, path)
+		s, err := rustSpelling.intType(u, path)
 		return s, u.Encoding == btf.Signed, err
 	case *btf.Enum:
-		s, err := rustIntType(&btf.Int{Size: u.Size, Encoding: signedIf(u.Signed)}, path)
+		s, err := rustSpelling.enumBase(u, path)
 		return s, u.Signed, err
 	}
 	return "", false, &layoutError{path, fmt.Sprintf("bitfield of type %v", t)}
@@ -89,15 +74,11 @@ func rustScalar(t btf.Type, path string) (string, bool, error) {
 // rustAlign is the alignment of the Rust type rustType writes for t:
 // unions and bitfield runs are bytes (alignment 1), packed structs 1.
 func rustAlign(t btf.Type) int {
-	switch t := resolve(t).(type) {
-	case *btf.Int:
-		return int(t.Size)
-	case *btf.Float:
-		return int(t.Size)
-	case *btf.Enum:
-		return int(t.Size)
-	case *btf.Pointer:
-		return 8
+	t = resolve(t)
+	if a, ok := scalarAlign(t); ok {
+		return a
+	}
+	switch t := t.(type) {
 	case *btf.Array:
 		return rustAlign(t.Type)
 	case *btf.Typedef:
@@ -140,22 +121,16 @@ func rustStructAlign(members []btf.Member, size uint32) (int, bool) {
 func (e *rustEmitter) rustType(t btf.Type, path, anon string) (string, error) {
 	switch t := resolve(t).(type) {
 	case *btf.Int:
-		return rustIntType(t, path)
+		return rustSpelling.intType(t, path)
 	case *btf.Float:
-		switch t.Size {
-		case 4:
-			return "f32", nil
-		case 8:
-			return "f64", nil
-		}
-		return "", &layoutError{path, fmt.Sprintf("%d-byte float %q has no Rust type", t.Size, t.Name)}
+		return rustSpelling.floatType(t, path)
 	case *btf.Pointer:
 		return "u64", nil // a kernel address: its bits, not a Rust pointer
 	case *btf.Enum:
 		if t.Name != "" {
 			return e.emitNamed(t)
 		}
-		return rustIntType(&btf.Int{Size: t.Size, Encoding: signedIf(t.Signed)}, path)
+		return rustSpelling.enumBase(t, path)
 	case *btf.Array:
 		inner, err := e.rustType(t.Type, path+"[]", anon)
 		if err != nil {
@@ -174,14 +149,8 @@ func (e *rustEmitter) rustType(t btf.Type, path, anon string) (string, error) {
 			return e.emitAnon(t, anon, path)
 		}
 		return e.emitNamed(t)
-	case *btf.Fwd:
-		return "", &layoutError{path, fmt.Sprintf("incomplete type %s %s (only declared in the object's BTF)", t.Kind, t.Name)}
-	case *btf.FuncProto, *btf.Func:
-		return "", &layoutError{path, "function type (only a pointer to one can be a field)"}
-	case *btf.Void:
-		return "", &layoutError{path, "void"}
 	default:
-		return "", &layoutError{path, fmt.Sprintf("unsupported BTF type %v", t)}
+		return "", noLayout(t, path)
 	}
 }
 
@@ -276,7 +245,7 @@ func (e *rustEmitter) emitNamed(t btf.Type) (string, error) {
 }
 
 func (e *rustEmitter) emitEnum(t *btf.Enum, name string) error {
-	base, err := rustIntType(&btf.Int{Size: t.Size, Encoding: signedIf(t.Signed)}, "enum "+t.Name)
+	base, err := rustSpelling.enumBase(t, "enum "+t.Name)
 	if err != nil {
 		return err
 	}
@@ -499,7 +468,7 @@ func writeBitAccessors(b *strings.Builder, m btf.Member, path, store string, bit
 func (e *rustEmitter) unionDef(t *btf.Union, name, cname string) (string, error) {
 	var acc strings.Builder
 	for i, m := range t.Members {
-		mpath := cname + "." + m.Name
+		mpath := memberPath(cname, m)
 		if m.BitfieldSize != 0 {
 			if err := writeBitAccessors(&acc, m, mpath, "self.bytes", int(m.Offset)); err != nil {
 				return "", err
@@ -522,7 +491,6 @@ func (e *rustEmitter) unionDef(t *btf.Union, name, cname string) (string, error)
 		if m.Name == "" {
 			id = fmt.Sprintf("anon%d", i)
 			anon = name + GoName(id)
-			mpath = cname + ".(anonymous)"
 		}
 		typ, err := e.rustType(m.Type, mpath, anon)
 		if err != nil {
@@ -553,16 +521,9 @@ func (e *rustEmitter) unionDef(t *btf.Union, name, cname string) (string, error)
 // attach_programs, which attaches the programs that need no target.
 // source names the object in the file's comment.
 func WriteRust(w io.Writer, obj *Object, source string, names []string) error {
-	var types []btf.Type
-	if len(names) == 0 {
-		types = obj.defaultTypes()
-	}
-	for _, n := range names {
-		t, err := obj.findType(n)
-		if err != nil {
-			return fmt.Errorf("%s: %w", source, err)
-		}
-		types = append(types, t)
+	types, err := obj.selectTypes(names)
+	if err != nil {
+		return fmt.Errorf("%s: %w", source, err)
 	}
 	e := newRustEmitter()
 	for _, t := range types {
@@ -647,6 +608,6 @@ func WriteRust(w io.Writer, obj *Object, source string, names []string) error {
 	b.WriteString("#![allow(dead_code, non_camel_case_types, non_snake_case, non_upper_case_globals, clippy::all)]\n\n")
 	b.WriteString(e.b.String())
 	b.WriteString(fns.String())
-	_, err := io.WriteString(w, strings.TrimRight(b.String(), "\n")+"\n")
+	_, err = io.WriteString(w, strings.TrimRight(b.String(), "\n")+"\n")
 	return err
 }

@@ -23,12 +23,7 @@ func TestRustIdent(t *testing.T) {
 }
 
 func TestRustLayout(t *testing.T) {
-	tests := []struct {
-		name    string
-		typ     btf.Type
-		want    []string // substrings of the output
-		wantErr string   // substring of the error
-	}{
+	tests := []layoutCase{
 		{
 			name: "long and padding",
 			typ: &btf.Struct{Name: "ev", Size: 24, Members: []btf.Member{
@@ -96,27 +91,11 @@ func TestRustLayout(t *testing.T) {
 			wantErr: "struct fw.f: incomplete type",
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := newRustEmitter()
-			_, err := e.emitNamed(tt.typ)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			out := e.b.String()
-			for _, w := range tt.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("output lacks %q:\n%s", w, out)
-				}
-			}
-		})
-	}
+	runLayoutCases(t, tests, func(typ btf.Type) (string, error) {
+		e := newRustEmitter()
+		_, err := e.emitNamed(typ)
+		return e.b.String(), err
+	}, nil, nil)
 }
 
 // TestRustCorpus generates Rust for testdata/rustcorpus (nested and
