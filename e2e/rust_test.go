@@ -167,19 +167,20 @@ var rustCases = map[string]string{
 // rustMessages are substrings of the errors' messages: the cause, said
 // where the crate knows it.
 var rustMessages = map[string]string{
-	"load_garbage":         "load: invalid argument (EINVAL): not an ELF file",
-	"load_verifier_reject": "wasm-bpf -v",
-	"set_unknown":          "the object's global variables are: wbr_bss, wbr_data, wbr_ro",
-	"set_wrong_size":       "a value of 4 bytes for a variable of 8",
-	"set_bss":              ".bss has no initial bytes in the object",
-	"map_unknown":          "map nosuch: no such file or directory (ENOENT): the object's maps are: .bss, .data, .rodata, wbr_hash, wbr_pcpu, wbr_rb",
-	"ring_on_hash":         "map wbr_hash is of type 1 (enum bpf_map_type), not a ring buffer",
-	"key_short":            "map lookup wbr_hash: invalid argument (EINVAL): a key of 3 bytes for a map of 4-byte keys",
-	"value_short":          "a value of 4 bytes for a map of 8-byte values",
-	"typed_wrong":          "a key of 8 bytes for a map of 4-byte keys",
-	"percpu_lookup":        "per-CPU",
-	"update_noexist":       "map update wbr_hash: file exists (EEXIST)",
-	"attach_unknown":       "attach nosuch: no such file or directory (ENOENT)",
+	"load_garbage":           "load: invalid argument (EINVAL): not an ELF file",
+	"load_verifier_reject":   "wasm-bpf -v",
+	"set_unknown":            "the object's global variables are: wbr_bss, wbr_data, wbr_ro",
+	"set_wrong_size":         "a value of 4 bytes for a variable of 8",
+	"set_bss":                ".bss has no initial bytes in the object",
+	"map_unknown":            "map nosuch: no such file or directory (ENOENT): the object's maps are: .bss, .data, .rodata, wbr_hash, wbr_pcpu, wbr_rb",
+	"ring_on_hash":           "map wbr_hash is of type 1 (enum bpf_map_type), not a ring buffer",
+	"key_short":              "map lookup wbr_hash: invalid argument (EINVAL): a key of 3 bytes for a map of 4-byte keys",
+	"value_short":            "a value of 4 bytes for a map of 8-byte values",
+	"typed_wrong":            "a key of 8 bytes for a map of 4-byte keys",
+	"percpu_lookup":          "per-CPU",
+	"update_noexist":         "map update wbr_hash: file exists (EEXIST)",
+	"attach_unknown":         "attach nosuch: no such file or directory (ENOENT)",
+	"attach_socket_no_iface": "attach wbr_sock: no such device (ENODEV): no network interface wbrnosuch0",
 }
 
 func TestRustCases(t *testing.T) {

@@ -65,7 +65,7 @@ func (r Rust) Command(dir, targetDir string, args ...string) *exec.Cmd {
 
 // BuildWasm builds the binary bin of the cargo project in dir for
 // wasm32-wasi (release, with the given features) and returns the path of
-// its module. env is added to cargo's environment (what build scripts and
+// its module; a warning is an error, as in make -C examples. env is added to cargo's environment (what build scripts and
 // env! read).
 func (r Rust) BuildWasm(dir, targetDir, bin string, features []string, env ...string) (string, error) {
 	args := []string{"build", "--offline", "--release", "--target", "wasm32-wasi", "--bin", bin}
@@ -78,6 +78,9 @@ func (r Rust) BuildWasm(dir, targetDir, bin string, features []string, env ...st
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("cargo %s (in %s): %v\n%s", strings.Join(args, " "), dir, err, out.String())
+	}
+	if bytes.Contains(out.Bytes(), []byte("warning")) {
+		return "", fmt.Errorf("cargo %s (in %s) warned:\n%s", strings.Join(args, " "), dir, out.String())
 	}
 	return filepath.Join(targetDir, "wasm32-wasi", "release", bin+".wasm"), nil
 }

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::mem::size_of;
 
 use crate::elf::{MapInfo, ObjectInfo};
-use crate::error::{Error, Result, EBADF, EINVAL, ENOENT, ERANGE};
+use crate::error::{Error, Result, EBADF, EINVAL, ENODEV, ENOENT, ERANGE};
 use crate::sys::{self, Pod};
 
 /// A BPF object loaded into the kernel: its programs and maps live until
@@ -138,11 +138,13 @@ impl Object {
         let r = sys::attach(self.handle, &p, t.as_deref());
         if r < 0 {
             let e = Error::host("attach", prog, r);
+            // The runtime's reasons (docs/abi.md), and where to see libbpf's.
             return Err(match (-r, target) {
                 (ENOENT, None) => e.with_detail("no such program in the object, or the kernel lacks its attach point (is tracefs mounted?)"),
                 (ENOENT, Some(t)) => e.with_detail(format!("no such program in the object, or no cgroup directory {}", t)),
-                (EINVAL, None) => e.with_detail("socket, XDP, cgroup and sockops programs need a target: use attach_to"),
-                _ => e,
+                (EINVAL, None) => e.with_detail("a socket filter needs a target (attach_to); otherwise wasm-bpf -v says why libbpf refused"),
+                (ENODEV, Some(t)) => e.with_detail(format!("no network interface {}", t)),
+                _ => e.with_detail("wasm-bpf -v says why libbpf refused"),
             });
         }
         Ok(())
