@@ -104,9 +104,9 @@ func TestRustEvents(t *testing.T) {
 		}
 		for _, mode := range []string{"ring", "perf"} {
 			for _, stopEvery := range []string{"", "7"} {
-				name := build.name + "-" + mode
+				name, n := build.name+"-"+mode, eventsN
 				if stopEvery != "" {
-					name += "-stop-every-" + stopEvery
+					name, n = name+"-stop-every-"+stopEvery, 50
 				}
 				t.Run(name, func(t *testing.T) {
 					id := runID()
@@ -116,14 +116,14 @@ func TestRustEvents(t *testing.T) {
 						args = append(args, stopEvery)
 					}
 					g := startCLI(t, nil, wasm, args...)
-					res := runEventsScenario(t, g, newSpawner(t), prefix, stop, eventsN)
+					res := runEventsScenario(t, g, newSpawner(t), prefix, stop, n)
 					if !hasLine(g, "close 0") {
 						g.fatalf(`missing the guest's last line "close 0"`)
 					}
 					if stopEvery != "" && hasLine(g, "stops 0") {
 						g.fatalf("the callback never stopped a poll")
 					}
-					t.Logf("Rust %s, %d processes: %s", name, eventsN, res)
+					t.Logf("Rust %s, %d processes: %s", name, n, res)
 				})
 			}
 		}
@@ -245,36 +245,27 @@ func TestRustSDKUnit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, features := range []string{"", "ext"} {
-		args := []string{"test", "--offline"}
-		if features != "" {
-			// The doctests do not depend on the feature: run them once.
-			args = append(args, "--lib", "--features", features)
+	// Feature ext's code is built and run by TestRustEvents.
+	cmd := rust.Command(sdk, filepath.Join(tc.Dir(), "sdk-unit-target"), "test", "--offline", "--", "--nocapture", "--test-threads=1")
+	cmd.Env = append(cmd.Env, "WASM_BPF_TEST_OBJECTS="+strings.Join(paths, ":"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("cargo test: %v\n%s", err, out)
+	}
+	got := map[string]bool{}
+	for _, l := range strings.Split(string(out), "\n") {
+		if _, info, ok := strings.Cut(l, "sdkinfo "); ok {
+			got[info] = true
 		}
-		cmd := rust.Command(sdk, filepath.Join(tc.Dir(), "sdk-unit-target"), append(args, "--", "--nocapture", "--test-threads=1")...)
-		cmd.Env = append(cmd.Env, "WASM_BPF_TEST_OBJECTS="+strings.Join(paths, ":"))
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("cargo test --features=%s: %v\n%s", features, err, out)
+	}
+	for _, want := range ciliumView(t, paths) {
+		if !got[want] {
+			t.Errorf("the crate did not read %q", want)
 		}
-		if features != "" {
-			continue
-		}
-		got := map[string]bool{}
-		for _, l := range strings.Split(string(out), "\n") {
-			if _, info, ok := strings.Cut(l, "sdkinfo "); ok {
-				got[info] = true
-			}
-		}
-		for _, want := range ciliumView(t, paths) {
-			if !got[want] {
-				t.Errorf("the crate did not read %q", want)
-			}
-			delete(got, want)
-		}
-		for l := range got {
-			t.Errorf("the crate read %q, which cilium/ebpf does not", l)
-		}
+		delete(got, want)
+	}
+	for l := range got {
+		t.Errorf("the crate read %q, which cilium/ebpf does not", l)
 	}
 }
 

@@ -74,15 +74,32 @@ func (r Rust) BuildWasm(dir, targetDir, bin string, features []string, env ...st
 	}
 	cmd := r.Command(dir, targetDir, args...)
 	cmd.Env = append(cmd.Env, env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("cargo %s (in %s): %v\n%s", strings.Join(args, " "), dir, err, out.String())
-	}
-	if bytes.Contains(out.Bytes(), []byte("warning")) {
-		return "", fmt.Errorf("cargo %s (in %s) warned:\n%s", strings.Join(args, " "), dir, out.String())
+	if err := runCargo(cmd); err != nil {
+		return "", err
 	}
 	return filepath.Join(targetDir, "wasm32-wasi", "release", bin+".wasm"), nil
+}
+
+// CheckWasm type-checks the cargo project in dir for wasm32-wasi without
+// building it: const evaluation, and so the layout checks of gen rust's
+// output, happens there too.
+func (r Rust) CheckWasm(dir, targetDir string) error {
+	return runCargo(r.Command(dir, targetDir, "check", "--offline", "--target", "wasm32-wasi"))
+}
+
+// runCargo runs a cargo command; a failure or a warning is an error
+// holding its output.
+func runCargo(cmd *exec.Cmd) error {
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	what := fmt.Sprintf("%s (in %s)", strings.Join(cmd.Args, " "), cmd.Dir)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %v\n%s", what, err, out.String())
+	}
+	if bytes.Contains(out.Bytes(), []byte("warning")) {
+		return fmt.Errorf("%s warned:\n%s", what, out.String())
+	}
+	return nil
 }
 
 // RustGuest describes a Rust guest to build for wasm32-wasi.

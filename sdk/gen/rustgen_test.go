@@ -100,7 +100,7 @@ func TestRustLayout(t *testing.T) {
 
 // TestRustCorpus generates Rust for testdata/rustcorpus (nested and
 // anonymous structs, unions, arrays, bitfields, padding, packing, enums,
-// pointers, keywords), builds it for wasm32-wasi, where the layout checks
+// pointers, keywords), checks it for wasm32-wasi, where the layout checks
 // must hold, and runs it on this machine against the C compiler's own
 // layout: the Rust side must read the fields dump.c wrote, and write the
 // very bytes dump.c wrote.
@@ -155,7 +155,7 @@ func TestRustCorpus(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(crate, "src", "main.rs"), main, 0o644)
 	target := filepath.Join(dir, "target")
-	if _, err := rust.BuildWasm(crate, target, "corpus", nil); err != nil {
+	if err := rust.CheckWasm(crate, target); err != nil {
 		t.Fatalf("%v\ngenerated:\n%s", err, gen.String())
 	}
 
