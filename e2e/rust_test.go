@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,8 @@ func rustGuest(t *testing.T, features ...string) string {
 		objs[name] = tc.BPFObjectT(t, filepath.Join("testdata", name+".bpf.c"))
 		env = append(env, "WBR_"+k+"_OBJ="+objs[name])
 	}
+	sort.Strings(env) // the same build, the same memo key
+
 	rustCrateOnce.Do(func() { rustCrateDir, rustCrateErr = rustCrate(objs) })
 	if rustCrateErr != nil {
 		t.Fatal(rustCrateErr)
