@@ -50,13 +50,15 @@ var (
 func examplesDir(t *testing.T) string {
 	t.Helper()
 	testenv.RequireBPF(t)
+	testenv.RustT(t) // the Rust examples: Debian's rustc and cargo
 	cli := tc.CLIT(t)
 	buildOnce.Do(func() {
 		start := time.Now()
 		root := tc.RepoRoot()
 		dst := filepath.Join(tc.Dir(), "examples-build")
-		// The Go examples build in the module: sdk/go and go.mod come too.
-		for _, d := range []string{"examples", "sdk/c", "sdk/go"} {
+		// The Go examples build in the module: sdk/go and go.mod come too;
+		// the Rust ones on the crate of sdk/rust.
+		for _, d := range []string{"examples", "sdk/c", "sdk/go", "sdk/rust"} {
 			if err := os.MkdirAll(filepath.Join(dst, d), 0o755); err != nil {
 				buildErr = err
 				return
@@ -71,6 +73,11 @@ func examplesDir(t *testing.T) string {
 				buildErr = fmt.Errorf("copy %s: %v\n%s", f, err, out)
 				return
 			}
+		}
+		// A developer's cargo build of the crate is not part of the copy.
+		if err := os.RemoveAll(filepath.Join(dst, "sdk", "rust", "target")); err != nil {
+			buildErr = err
+			return
 		}
 		ex := filepath.Join(dst, "examples")
 		// Whatever a developer built in the tree must not be reused.
