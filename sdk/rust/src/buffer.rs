@@ -113,7 +113,7 @@ impl<'o, F: FnMut(&[u8]) -> i32> Buffer<'o, F> {
 
     /// The error of a closure that stopped the poll with `r` < 0.
     fn stopped(&self, r: i32) -> Error {
-        Error::host("poll", self.name, r).with_detail(format!("the callback returned {}", r))
+        Error::ret("poll", self.name, r).with_detail(format!("the callback returned {}", r))
     }
 
     #[cfg(not(feature = "ext"))]

@@ -74,15 +74,44 @@ impl Error {
         Error { op, name: name.to_string(), errno, detail: None, message: None }
     }
 
-    /// The error of a host call that returned `ret` < 0.
+    /// The error of a result `ret` < 0, a negated Linux errno.
+    pub(crate) fn ret(op: &'static str, name: &str, ret: i32) -> Error {
+        Error::new(op, name, ret.checked_neg().unwrap_or(EIO))
+    }
+
+    /// The error of a host call that returned `ret` < 0, with the runtime's
+    /// explanation when it has one for that call (feature "ext").
     pub(crate) fn host(op: &'static str, name: &str, ret: i32) -> Error {
         #[allow(unused_mut)]
-        let mut e = Error::new(op, name, ret.checked_neg().unwrap_or(EIO));
+        let mut e = Error::ret(op, name, ret);
         #[cfg(feature = "ext")]
         {
-            e.message = crate::sys::last_error();
+            // A missing key explains itself, and comes often: it costs no
+            // second host call.
+            let missing = e.errno == ENOENT && matches!(op, "map lookup" | "map delete" | "map next key");
+            if !missing {
+                if let Some((errno, msg)) = crate::sys::last_error() {
+                    if errno == e.errno {
+                        e.message = Some(msg);
+                    }
+                }
+            }
         }
         e
+    }
+
+    /// The error of a failed load, which returns no errno: the runtime's
+    /// errno and explanation (feature "ext"), or EINVAL.
+    pub(crate) fn load() -> Error {
+        #[cfg(feature = "ext")]
+        {
+            if let Some((errno, msg)) = crate::sys::last_error() {
+                let mut e = Error::new("load", "", errno);
+                e.message = Some(msg);
+                return e;
+            }
+        }
+        Error::new("load", "", EINVAL).with_detail("the runtime refused the object (wasm-bpf -v prints libbpf's and the verifier's reasons; feature \"ext\" says them here)")
     }
 
     /// Adds why the crate refused the call, or what the errno means here.
@@ -108,8 +137,8 @@ impl Error {
         &self.name
     }
 
-    /// The runtime's own message for the failure, when it gives one
-    /// (feature "ext", once the runtime provides wasm_bpf_last_error).
+    /// The runtime's own explanation of the failure, the cause and its
+    /// fix, when it gives one (feature "ext": wasm_bpf_last_error).
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
     }
@@ -138,13 +167,13 @@ impl fmt::Display for Error {
             Some(n) => write!(f, ": {} ({})", n.2, n.1)?,
             None => write!(f, ": errno {}", self.errno)?,
         }
-        if let Some(m) = &self.message {
-            write!(f, ": {}", m)?;
+        // The runtime's explanation, when it gives one, says what the
+        // crate's detail of a host error can only guess.
+        match (&self.message, &self.detail) {
+            (Some(m), _) => write!(f, ": {}", m),
+            (None, Some(d)) => write!(f, ": {}", d),
+            (None, None) => Ok(()),
         }
-        if let Some(d) = &self.detail {
-            write!(f, ": {}", d)?;
-        }
-        Ok(())
     }
 }
 
@@ -184,5 +213,8 @@ mod tests {
         assert_eq!(io::Error::from(Error::new("map lookup", "m", ENOENT)).kind(), io::ErrorKind::NotFound);
         // i32::MIN has no positive counterpart: EIO rather than a panic.
         assert_eq!(Error::host("poll", "rb", i32::MIN).errno(), EIO);
+        let mut e = Error::new("attach", "p", ENOENT).with_detail("the crate's guess");
+        e.message = Some("the runtime's reason".to_string());
+        assert_eq!(e.to_string(), "attach p: no such file or directory (ENOENT): the runtime's reason");
     }
 }

@@ -74,10 +74,7 @@ impl<'a> ObjectBuilder<'a> {
     pub fn load(self) -> Result<Object> {
         let handle = sys::load(&self.raw);
         if handle == 0 {
-            // The ABI returns no errno for a load: say where to look.
-            let e = Error::host("load", "", -EINVAL);
-            let detail = "the runtime refused the object (wasm-bpf -v prints libbpf's and the verifier's reasons)";
-            return Err(e.with_detail(detail));
+            return Err(Error::load());
         }
         Ok(Object { handle, info: self.info })
     }

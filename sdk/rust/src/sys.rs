@@ -43,6 +43,7 @@ mod imp {
     #[link(wasm_import_module = "wasm_bpf_ext")]
     extern "C" {
         pub fn wasm_bpf_buffer_poll_batch(handle: u64, fd: i32, buf: *mut u8, buf_size: i32, timeout_ms: i32) -> i32;
+        pub fn wasm_bpf_last_error(buf: *mut u8, size: i32) -> i32;
     }
 }
 
@@ -74,6 +75,10 @@ mod imp {
     #[cfg(feature = "ext")]
     pub unsafe fn wasm_bpf_buffer_poll_batch(_: u64, _: i32, _: *mut u8, _: i32, _: i32) -> i32 {
         -ENOSYS
+    }
+    #[cfg(feature = "ext")]
+    pub unsafe fn wasm_bpf_last_error(_: *mut u8, _: i32) -> i32 {
+        0
     }
 }
 
@@ -257,17 +262,20 @@ pub(crate) fn buffer_poll_batch(handle: u64, fd: i32, buf: &mut [u8], timeout_ms
     unsafe { imp::wasm_bpf_buffer_poll_batch(handle, fd, buf.as_mut_ptr(), buf.len() as i32, timeout_ms) }
 }
 
-// ---- wasm_bpf_ext.wasm_bpf_last_error ---------------------------------------
-//
-// PLACE FOR wasm_bpf_ext.wasm_bpf_last_error(buf, size) -> errno: the message
-// of the last failed host call of this guest (issue 12). It is NOT imported
-// yet: the runtime this crate is built against does not provide it, and a
-// guest importing a function the runtime lacks does not link. When it lands,
-// declare it in `imp` beside wasm_bpf_buffer_poll_batch (feature "ext") and
-// fill the buffer here; Error::message() then carries the text.
+/// The Linux errno of the guest's last failed host call and the runtime's
+/// explanation of it (wasm_bpf_ext.wasm_bpf_last_error: the cause and its
+/// fix, as the runtime logs it), or None before any failure.
 #[cfg(feature = "ext")]
-pub(crate) fn last_error() -> Option<String> {
-    None
+pub(crate) fn last_error() -> Option<(i32, String)> {
+    // 4096 bytes hold any explanation whole (docs/abi.md).
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: the host writes at most buf.len() bytes into buf.
+    let errno = unsafe { imp::wasm_bpf_last_error(buf.as_mut_ptr(), buf.len() as i32) };
+    if errno <= 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
+    Some((errno, String::from_utf8_lossy(&buf[..end]).into_owned()))
 }
 
 /// A type whose values are plain bytes: `#[repr(C)]` (or transparent or
