@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 
-//! {{.Name}} [-p PPID]: prints every exec on the machine (or only those of
-//! PPID's children), from the ring buffer of main.bpf.c.
+//! __NAME__ [-p PPID]: prints every exec on the machine (or only those of
+//! PPID's children), from the ring buffer of __NAME__.bpf.c.
 
 mod bpf; // written by wasm-bpf gen rust (make)
 
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use wasm_bpf::{Object, Pod};
 
-const OBJECT: &[u8] = include_bytes!("../{{.Name}}.bpf.o");
+const OBJECT: &[u8] = include_bytes!("../__NAME__.bpf.o");
 
 /// A NUL-terminated string of a record, up to its NUL or its end.
 fn cstr(b: &[u8]) -> String {
@@ -49,7 +49,7 @@ fn main() {
         }
     };
     if let Err(e) = run(ppid) {
-        eprintln!("{{.Name}}: {}", e);
+        eprintln!("__NAME__: {}", e);
         exit(1);
     }
 }

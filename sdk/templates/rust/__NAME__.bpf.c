@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The kernel half of {{.Name}}: one record per exec, through a ring buffer. */
+/* The kernel half of __NAME__: one record per exec, through a ring buffer. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
