@@ -463,7 +463,7 @@ func writeGo(w io.Writer, obj *Object, source, pkg string, types []btf.Type) err
 	}
 	for _, m := range obj.Maps {
 		if !typedMap(m) {
-			continue // per-CPU values: the user picks [N]V
+			continue // per-CPU values (the user picks [N]V), ring and perf buffers
 		}
 		kt, _, err := e.goType(m.Key, "map "+m.Name+" key")
 		if err != nil {
