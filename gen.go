@@ -10,15 +10,17 @@ import (
 	"github.com/wasm-bpf/wasm-bpf/sdk/gen"
 )
 
-// genCommand is `wasm-bpf gen`: the C headers a guest is built with.
+// genCommand is `wasm-bpf gen`: the C headers, Go or Rust types a guest is
+// built with.
 func genCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "gen",
-		Usage: "generate C headers or Go types for a guest from a BPF object",
+		Usage: "generate C headers, Go types or Rust types for a guest from a BPF object",
 		// The subcommands and their arguments (the help lists only names).
 		UsageText: `wasm-bpf gen skeleton [--name NAME] FOO.bpf.o > foo.skel.h
 wasm-bpf gen header FOO.bpf.o [TYPE...] > foo.wasm.h
 wasm-bpf gen go [--package PACKAGE] FOO.bpf.o [TYPE...] > foo_bpf.go
+wasm-bpf gen rust FOO.bpf.o [TYPE...] > src/bpf.rs
 
 TYPE is a type name of the object's BTF ("event", "struct event",
 "union u", "enum e"); without one, the types of the maps' keys and
@@ -55,20 +57,9 @@ built with clang -g -target bpf (its BTF describes the types).`,
 				Name:      "header",
 				Usage:     "write wasm32 C definitions of BTF types (default: map keys and values, and types global pointers point to)",
 				ArgsUsage: "FOO.bpf.o [TYPE...]",
-				Action: func(c *cli.Context) error {
-					if c.NArg() < 1 {
-						return errors.New("gen header: give a BPF object file")
-					}
-					path := c.Args().First()
-					obj, err := loadObject(path)
-					if err != nil {
-						return err
-					}
-					if err := gen.WriteHeader(c.App.Writer, obj, path, c.Args().Tail()); err != nil {
-						return fmt.Errorf("gen header: %w", err)
-					}
-					return nil
-				},
+				Action: typesAction("header", func(c *cli.Context, obj *gen.Object, path string, types []string) error {
+					return gen.WriteHeader(c.App.Writer, obj, path, types)
+				}),
 			},
 			{
 				Name:      "go",
@@ -77,22 +68,38 @@ built with clang -g -target bpf (its BTF describes the types).`,
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "package", Aliases: []string{"p"}, Value: "main", Usage: "Go package name of the file"},
 				},
-				Action: func(c *cli.Context) error {
-					if c.NArg() < 1 {
-						return errors.New("gen go: give a BPF object file")
-					}
-					path := c.Args().First()
-					obj, err := loadObject(path)
-					if err != nil {
-						return err
-					}
-					if err := gen.WriteGo(c.App.Writer, obj, path, c.String("package"), c.Args().Tail()); err != nil {
-						return fmt.Errorf("gen go: %w", err)
-					}
-					return nil
-				},
+				Action: typesAction("go", func(c *cli.Context, obj *gen.Object, path string, types []string) error {
+					return gen.WriteGo(c.App.Writer, obj, path, c.String("package"), types)
+				}),
+			},
+			{
+				Name:      "rust",
+				Usage:     "write a Rust module with the kernel's layout (default: map keys and values, and types global pointers point to), global variable setters and typed maps, for the wasm-bpf crate (sdk/rust)",
+				ArgsUsage: "FOO.bpf.o [TYPE...]",
+				Action: typesAction("rust", func(c *cli.Context, obj *gen.Object, path string, types []string) error {
+					return gen.WriteRust(c.App.Writer, obj, path, types)
+				}),
 			},
 		},
+	}
+}
+
+// typesAction is the action of a `gen` subcommand taking FOO.bpf.o
+// [TYPE...]: write writes what it generates for the object.
+func typesAction(name string, write func(c *cli.Context, obj *gen.Object, path string, types []string) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if c.NArg() < 1 {
+			return fmt.Errorf("gen %s: give a BPF object file", name)
+		}
+		path := c.Args().First()
+		obj, err := loadObject(path)
+		if err != nil {
+			return err
+		}
+		if err := write(c, obj, path, c.Args().Tail()); err != nil {
+			return fmt.Errorf("gen %s: %w", name, err)
+		}
+		return nil
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -11,7 +12,7 @@ import (
 	"github.com/wasm-bpf/wasm-bpf/sdk"
 )
 
-// newCommand is `wasm-bpf new NAME [--lang c|go] [DIR]`: a new tool's
+// newCommand is `wasm-bpf new NAME [--lang c|go|rust] [DIR]`: a new tool's
 // skeleton, out of the tree, that `make` builds with the installed
 // wasm-bpf.
 func newCommand() *cli.Command {
@@ -52,7 +53,7 @@ func newCommand() *cli.Command {
 				}
 			}
 			if len(args) < 1 || len(args) > 2 {
-				return errors.New("new: give a tool NAME and optionally a DIR (wasm-bpf new NAME [--lang c|go] [DIR])")
+				return fmt.Errorf("new: give a tool NAME and optionally a DIR (wasm-bpf new NAME [--lang %s] [DIR])", strings.Join(sdk.LanguageNames(), "|"))
 			}
 			name, dir := args[0], args[0]
 			if len(args) == 2 {
@@ -64,17 +65,21 @@ func newCommand() *cli.Command {
 			}
 			w := c.App.Writer
 			fmt.Fprintf(w, "wrote %s (%s):\n", dir, lang)
-			for _, f := range wrote {
-				if !strings.Contains(f, "/") {
-					fmt.Fprintf(w, "  %s\n", f)
-				}
-			}
+			var sdkDirs []string
 			for _, l := range sdk.Languages {
 				if l.Name == lang {
 					for _, to := range l.SDK {
-						fmt.Fprintf(w, "  %s/ (the SDK of this wasm-bpf)\n", to)
+						sdkDirs = append(sdkDirs, to)
 					}
 				}
+			}
+			for _, f := range wrote {
+				if !slices.ContainsFunc(sdkDirs, func(d string) bool { return strings.HasPrefix(f, d+"/") }) {
+					fmt.Fprintf(w, "  %s\n", f)
+				}
+			}
+			for _, d := range sdkDirs {
+				fmt.Fprintf(w, "  %s/ (the SDK of this wasm-bpf)\n", d)
 			}
 			fmt.Fprintf(w, "next:\n  cd %s && make && sudo wasm-bpf %s.wasm\n", filepath.Clean(dir), name)
 			return nil

@@ -19,13 +19,18 @@ import (
 // iterates again.
 func TestMaps(t *testing.T) {
 	testenv.RequireBPF(t)
-	wasm := guestWasm(t, "maps", []string{"maps"})
+	runMapsScenario(t, guestWasm(t, "maps", []string{"maps"}))
+}
+
+// runMapsScenario runs `wasm [args...] PID NEWKEY DELKEY` (testdata/maps.c's
+// protocol) and checks what it printed.
+func runMapsScenario(t *testing.T, wasm string, args ...string) {
 	id := runID()
 	a, b, grand, newKey := "wbm"+id+"a", "wbm"+id+"b", "wbm"+id+"g", "wbm"+id+"new"
 	const nA, nB, nSh = 5, 3, 2
 
 	sp := newSpawner(t)
-	g := startCLI(t, nil, wasm, strconv.Itoa(os.Getpid()), newKey, a)
+	g := startCLI(t, nil, wasm, append(args, strconv.Itoa(os.Getpid()), newKey, a)...)
 	g.waitLine("ready", readyTimeout)
 	if want := fmt.Sprintf("filter 0 %d", os.Getpid()); !hasLine(g, want) {
 		g.fatalf("missing line %q (the filter written and read back)", want)

@@ -13,11 +13,11 @@ import (
 	"github.com/wasm-bpf/wasm-bpf/sdk"
 )
 
-// `wasm-bpf new NAME --lang L DIR` writes a tool that `make` builds with
-// the installed wasm-bpf (first in PATH) and the machine's toolchains, out
-// of the repository, and that runs against the kernel: it prints a line
-// per exec. Run without privileges, the guest prints the runtime's
-// explanation.
+// `wasm-bpf new NAME --lang L DIR` writes a tool, in C, Go or Rust, that
+// `make` builds with the installed wasm-bpf (first in PATH) and the
+// machine's toolchains, out of the repository, and that runs against the
+// kernel: it prints a line per exec. Run without privileges, the guest
+// prints the runtime's explanation.
 func TestNewTool(t *testing.T) {
 	testenv.RequireBPF(t)
 	cli := tc.CLIT(t)
@@ -28,6 +28,9 @@ func TestNewTool(t *testing.T) {
 	path := filepath.Dir(cli) + ":" + filepath.Dir(goBin) + ":" + os.Getenv("PATH")
 	for _, lang := range sdk.LanguageNames() {
 		t.Run(lang, func(t *testing.T) {
+			if lang == "rust" {
+				testenv.RustT(t)
+			}
 			name := "wbnew" + lang
 			parent, err := os.MkdirTemp("", "wasm-bpf-new")
 			if err != nil {
@@ -54,7 +57,11 @@ func TestNewTool(t *testing.T) {
 			wasm := filepath.Join(dir, name+".wasm")
 
 			g := startCLI(t, nil, wasm)
-			g.waitLine("PID     COMM             FILENAME", readyTimeout)
+			header := "PID     COMM             FILENAME"
+			if lang == "rust" {
+				header = "PID     PPID    COMM             FILENAME"
+			}
+			g.waitLine(header, readyTimeout)
 			// The tool prints the file each exec runs: a copy of true at a
 			// path of this test's own.
 			probe := filepath.Join(parent, "wbnew"+runID())
@@ -84,8 +91,9 @@ func TestNewTool(t *testing.T) {
 			cmd.Run()
 			why := `cannot load BPF object "` + name + `": operation not permitted: the process lacks CAP_BPF (for BPF maps and programs) and CAP_PERFMON (for tracepoint programs); run wasm-bpf as root, or give it these capabilities`
 			guest := map[string]string{
-				"c":  name + ": load: Operation not permitted",
-				"go": name + ": wasmbpf: load: " + why,
+				"c":    name + ": load: Operation not permitted",
+				"go":   name + ": wasmbpf: load: " + why,
+				"rust": name + ": load: operation not permitted (EPERM): " + why,
 			}[lang]
 			if want := "wasm-bpf: " + why + "\n" + guest + "\n"; stderr.String() != want {
 				t.Errorf("as user 65534, stderr is\n%s\nwant\n%s", stderr.String(), want)

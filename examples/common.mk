@@ -96,6 +96,20 @@ clean::
 	$(Q)rm -f $(APP).tmp.bpf.o $(APP).bpf.o $(APP).skel.h $(APP).wasm.h $(APP).wasm *.tmp
 endif
 
+# The kernel half of a Go or Rust example: BPF_SRC, often the .bpf.c of the
+# C example of the same name, compiled here as $(BPF_NAME).bpf.o.
+ifdef BPF_SRC
+BPF_NAME := $(basename $(basename $(notdir $(BPF_SRC))))
+
+$(BPF_NAME).tmp.bpf.o: $(BPF_SRC) $(wildcard $(dir $(BPF_SRC))*.h) $(VMLINUX)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_PATHS) -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD_DIR) -c $< -o $@
+
+$(BPF_NAME).bpf.o: $(BPF_NAME).tmp.bpf.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+endif
+
 # Built once if missing; `make -C examples WASM_BPF=...` uses another.
 $(abspath $(EXAMPLES_DIR)/..)/wasm-bpf:
 	$(call msg,GO,$@)

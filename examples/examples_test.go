@@ -76,9 +76,14 @@ func examplesDir(t *testing.T) string {
 // buildExamples copies examples/, the SDKs and go.mod to dst and builds
 // every example there with cli for `wasm-bpf gen`.
 func buildExamples(dst, cli string) error {
+	// The Rust examples need Debian's rustc and cargo (scripts/deps.sh).
+	if _, err := testenv.FindRust(); err != nil {
+		return err
+	}
 	root := tc.RepoRoot()
-	// The Go examples build in the module: sdk/go and go.mod come too.
-	for _, d := range []string{"examples", "sdk/c", "sdk/go"} {
+	// The Go examples build in the module: sdk/go and go.mod come too;
+	// the Rust ones on the crate of sdk/rust.
+	for _, d := range []string{"examples", "sdk/c", "sdk/go", "sdk/rust"} {
 		if err := os.MkdirAll(filepath.Join(dst, d), 0o755); err != nil {
 			return err
 		}
@@ -90,6 +95,10 @@ func buildExamples(dst, cli string) error {
 		if out, err := exec.Command("cp", filepath.Join(root, f), dst).CombinedOutput(); err != nil {
 			return fmt.Errorf("copy %s: %v\n%s", f, err, out)
 		}
+	}
+	// A developer's cargo build of the crate is not part of the copy.
+	if err := os.RemoveAll(filepath.Join(dst, "sdk", "rust", "target")); err != nil {
+		return err
 	}
 	ex := filepath.Join(dst, "examples")
 	// Whatever a developer built in the tree must not be reused.

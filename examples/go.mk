@@ -7,7 +7,6 @@
 
 include ../common.mk
 
-BPF_NAME := $(basename $(basename $(notdir $(BPF_SRC))))
 SDK_GO_DIR := $(abspath $(EXAMPLES_DIR)/../sdk/go)
 SDK_GO_SRCS := $(wildcard $(SDK_GO_DIR)/*/*.go)
 # The generated file's _wasip1 suffix keeps it out of host builds (go vet
@@ -18,14 +17,6 @@ GOFLAGS_WASM ?= -trimpath -ldflags=-s
 
 .PHONY: all clean
 all: $(GO_APP).wasm
-
-$(BPF_NAME).tmp.bpf.o: $(BPF_SRC) $(wildcard $(dir $(BPF_SRC))*.h) $(VMLINUX)
-	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_PATHS) -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD_DIR) -c $< -o $@
-
-$(BPF_NAME).bpf.o: $(BPF_NAME).tmp.bpf.o
-	$(call msg,GEN-OBJ,$@)
-	$(Q)$(BPFTOOL) gen object $@ $<
 
 $(GO_GEN): $(BPF_NAME).bpf.o $(WASM_BPF)
 	$(call msg,GEN-GO,$@)

@@ -30,11 +30,11 @@ func spawn(t *testing.T, name string, args ...string) int {
 	return cmd.Process.Pid
 }
 
-// The bootstrap example in C and in Go: exec and exit lines of the test's
-// own process, and the -d filter, which reaches the BPF side through
+// The bootstrap example in C, Go and Rust: exec and exit lines of the
+// test's own process, and the -d filter, which reaches the BPF side through
 // .rodata.
 func TestBootstrap(t *testing.T) {
-	for _, name := range []string{"bootstrap", "go-bootstrap"} {
+	for _, name := range []string{"bootstrap", "go-bootstrap", "rust-bootstrap"} {
 		t.Run(name, func(t *testing.T) {
 			g := start(t, nil, name)
 			pid := spawn(t, "sleep", "0.3")
@@ -63,6 +63,37 @@ func TestBootstrap(t *testing.T) {
 					}
 				}
 			}
+		})
+	}
+}
+
+// TestBootstrapBurst execs a burst of processes under each bootstrap and
+// checks that every exec was reported; it logs the rate at which the
+// events arrived (bounded by how fast one bash spawns them) and the size
+// of each module.
+func TestBootstrapBurst(t *testing.T) {
+	const n = 300
+	for _, name := range []string{"bootstrap", "go-bootstrap", "rust-bootstrap"} {
+		t.Run(name, func(t *testing.T) {
+			exe := filepath.Join(t.TempDir(), fmt.Sprintf("burst-%d", time.Now().UnixNano()%1e9))
+			if err := os.Symlink("/bin/true", exe); err != nil {
+				t.Fatal(err)
+			}
+			g := start(t, nil, name)
+			begin := time.Now()
+			runCmd(t, "bash", "-c", fmt.Sprintf(`for i in $(seq %d); do %s; done`, n, exe))
+			spawning := time.Since(begin)
+			re := regexp.MustCompile(`EXEC\s+\S+\s+\d+\s+\d+\s+` + regexp.QuoteMeta(exe) + `$`)
+			for got := 0; got < n; got++ {
+				g.waitFor(re, lineTimeout)
+			}
+			took := time.Since(begin)
+			st, err := os.Stat(filepath.Join(examplesDir(t), name, name+".wasm"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %d execs reported in %v, %.0f events/s (spawning alone took %v); module %d bytes",
+				name, n, took.Round(time.Millisecond), float64(n)/took.Seconds(), spawning.Round(time.Millisecond), st.Size())
 		})
 	}
 }
@@ -120,10 +151,10 @@ func TestOpensnoop(t *testing.T) {
 	}
 }
 
-// The runqlat example in C and in Go: a histogram read from a map, and a
+// The runqlat example in C, Go and Rust: a histogram read from a map, and a
 // .bss counter read back from the kernel.
 func TestRunqlat(t *testing.T) {
-	for _, name := range []string{"runqlat", "go-runqlat"} {
+	for _, name := range []string{"runqlat", "go-runqlat", "rust-runqlat"} {
 		t.Run(name, func(t *testing.T) { checkRunqlat(t, name) })
 	}
 }

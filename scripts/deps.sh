@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
 	libbpf-dev libelf-dev zlib1g-dev libzstd-dev pkg-config gcc make
 	clang lld llvm wasi-libc libclang-rt-14-dev-wasm32
+	rustc cargo libstd-rust-dev-wasm32 # Rust guests: sdk/rust, examples/rust-*
 	bpftool iproute2 xxd
 	file # scripts/build-static.sh checks its result with it
 	runc umoci # e2e TestReleaseImage runs the container image with them

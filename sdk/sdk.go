@@ -1,8 +1,9 @@
 // Package sdk holds what `wasm-bpf new` writes: the templates of a new
 // tool, one directory per language under templates/, and the guest SDKs
-// of this version of wasm-bpf (c/ and go/wasmbpf), embedded in the binary
-// so that a tool can be started anywhere with nothing but the installed
-// wasm-bpf, and builds against the SDK it runs with.
+// of this version of wasm-bpf (c/, go/wasmbpf and the crate of rust/),
+// embedded in the binary so that a tool can be started anywhere with
+// nothing but the installed wasm-bpf, and builds against the SDK it runs
+// with.
 //
 // In a template, file names and contents say __NAME__ for the tool's
 // name and __IDENT__ for it as a C identifier; a file name ending in
@@ -23,7 +24,7 @@ import (
 	"strings"
 )
 
-//go:embed all:templates c/*.h go/wasmbpf/*.go
+//go:embed all:templates c/*.h go/wasmbpf/*.go rust/Cargo.toml rust/src/*.rs
 var files embed.FS
 
 // Language is a language a new tool can be written in.
@@ -40,6 +41,9 @@ type Language struct {
 var Languages = []Language{
 	{Name: "c", Usage: "a C guest (clang --target=wasm32-wasi) on sdk/c/libbpf-wasm.h, a Makefile", SDK: map[string]string{"c": "include"}},
 	{Name: "go", Usage: "a Go guest (GOOS=wasip1, Go 1.24+) on sdk/go/wasmbpf, a Makefile and a go.mod", SDK: map[string]string{"go/wasmbpf": "wasm-bpf/sdk/go/wasmbpf"}},
+	// No crate registry serves the crate: the tool's Cargo.toml finds it
+	// by path.
+	{Name: "rust", Usage: "a Rust guest (Debian's rustc 1.63+ and cargo, wasm32-wasi) on the crate of sdk/rust, a Makefile and a Cargo.toml", SDK: map[string]string{"rust": "wasm-bpf"}},
 }
 
 // LanguageNames lists the languages' names.
@@ -83,37 +87,29 @@ func New(dir, name, lang string) ([]string, error) {
 		wrote = append(wrote, rel)
 		return nil
 	}
-	root := path.Join("templates", l.Name)
-	err := fs.WalkDir(files, root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := files.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel := strings.TrimSuffix(subst.Replace(strings.TrimPrefix(p, root+"/")), ".tmpl")
-		return write(rel, []byte(subst.Replace(string(data))))
-	})
-	if err != nil {
+	// copyTree writes the files under from, in the embedded tree, into
+	// the tool at to: their names through rename, their contents through
+	// edit.
+	copyTree := func(from, to string, rename, edit func(string) string) error {
+		return fs.WalkDir(files, from, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || strings.HasSuffix(p, "_test.go") {
+				return err
+			}
+			data, err := files.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return write(path.Join(to, rename(strings.TrimPrefix(p, from+"/"))), []byte(edit(string(data))))
+		})
+	}
+	template := func(s string) string { return strings.TrimSuffix(subst.Replace(s), ".tmpl") }
+	if err := copyTree(path.Join("templates", l.Name), ".", template, subst.Replace); err != nil {
 		return nil, err
 	}
+	same := func(s string) string { return s }
 	for from, to := range l.SDK {
-		entries, err := files.ReadDir(from)
-		if err != nil {
+		if err := copyTree(from, to, same, same); err != nil {
 			return nil, err
-		}
-		for _, e := range entries {
-			if e.IsDir() || strings.HasSuffix(e.Name(), "_test.go") {
-				continue
-			}
-			data, err := files.ReadFile(path.Join(from, e.Name()))
-			if err != nil {
-				return nil, err
-			}
-			if err := write(path.Join(to, e.Name()), data); err != nil {
-				return nil, err
-			}
 		}
 	}
 	slices.Sort(wrote)

@@ -33,6 +33,17 @@ func TestNew(t *testing.T) {
 			if l.Name == "c" && !strings.Contains(read(t, dir, "my-tool.c"), "my_tool_bpf__open_and_load()") {
 				t.Error("the C guest does not call the skeleton by its C name")
 			}
+			if l.Name == "rust" {
+				// The crate beside the tool, where its Cargo.toml finds it.
+				for _, want := range []string{"src/main.rs", "wasm-bpf/Cargo.toml", "wasm-bpf/src/lib.rs", "wasm-bpf/src/sys.rs"} {
+					if !slices.Contains(wrote, want) {
+						t.Errorf("%s not written: %v", want, wrote)
+					}
+				}
+				if c := read(t, dir, "Cargo.toml"); !strings.Contains(c, `name = "my-tool"`) || !strings.Contains(c, `wasm-bpf = { path = "wasm-bpf" }`) {
+					t.Errorf("Cargo.toml:\n%s", c)
+				}
+			}
 			if _, err := New(dir, "my-tool", l.Name); err == nil || !strings.Contains(err.Error(), "not empty") {
 				t.Errorf("over a tool: %v", err)
 			}
@@ -41,7 +52,7 @@ func TestNew(t *testing.T) {
 	for _, tt := range []struct{ name, lang, err string }{
 		{"1tool", "c", "want a letter"},
 		{"a/b", "c", "want a letter"},
-		{"tool", "cobol", `language "cobol": want one of c, go`},
+		{"tool", "cobol", `language "cobol": want one of c, go, rust`},
 	} {
 		if _, err := New(filepath.Join(t.TempDir(), "x"), tt.name, tt.lang); err == nil || !strings.Contains(err.Error(), tt.err) {
 			t.Errorf("New(%q, %q) = %v, want %q", tt.name, tt.lang, err, tt.err)

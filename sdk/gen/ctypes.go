@@ -115,96 +115,6 @@ func guardName(kind, name string) string {
 	return "WASM_BPF_TYPE_" + kind + "_" + name
 }
 
-// intType is the fixed-width C type of a BTF integer.
-func intType(i *btf.Int, path string) (string, error) {
-	// clang writes plain char as a signed (or unsigned) int named "char".
-	if i.Size == 1 && (i.Encoding == btf.Char || i.Name == "char") {
-		return "char", nil // keeps char arrays usable as strings
-	}
-	if i.Encoding == btf.Bool && i.Size == 1 {
-		return "uint8_t", nil // _Bool has no fixed size in C
-	}
-	signed := i.Encoding == btf.Signed
-	switch i.Size {
-	case 1, 2, 4, 8:
-		if signed {
-			return fmt.Sprintf("int%d_t", i.Size*8), nil
-		}
-		return fmt.Sprintf("uint%d_t", i.Size*8), nil
-	}
-	return "", &layoutError{path, fmt.Sprintf("%d-byte integer %q has no fixed-width C type", i.Size, i.Name)}
-}
-
-// fixedWidth reports whether an integer of size bytes has a fixed-width
-// type (in C and Go alike).
-func fixedWidth(size uint32) bool { return size == 1 || size == 2 || size == 4 || size == 8 }
-
-// alignOf is the wasm32 alignment of t as decl writes it.
-func alignOf(t btf.Type) int {
-	switch t := resolve(t).(type) {
-	case *btf.Int:
-		if !fixedWidth(t.Size) {
-			return 1
-		}
-		return int(t.Size)
-	case *btf.Float:
-		if t.Size != 4 && t.Size != 8 {
-			return 1
-		}
-		return int(t.Size)
-	case *btf.Enum:
-		return int(t.Size)
-	case *btf.Pointer:
-		return 8
-	case *btf.Array:
-		return alignOf(t.Type)
-	case *btf.Typedef:
-		return alignOf(skipQualifiers(t.Type))
-	case *btf.Struct:
-		return compositeAlign(t.Members, t.Size)
-	case *btf.Union:
-		return compositeAlign(t.Members, t.Size)
-	}
-	return 1
-}
-
-// compositeAlign is the alignment the emitted struct or union gets: that of
-// its widest member, or 1 when the BTF layout needed packing.
-func compositeAlign(ms []btf.Member, size uint32) int {
-	a := membersAlign(ms)
-	if needsPacking(ms, size, a) {
-		return 1
-	}
-	return a
-}
-
-// membersAlign is the largest alignment of the members as decl writes
-// them; bitfields become bytes.
-func membersAlign(ms []btf.Member) int {
-	a := 1
-	for _, m := range ms {
-		if m.BitfieldSize != 0 {
-			continue
-		}
-		if x := alignOf(m.Type); x > a {
-			a = x
-		}
-	}
-	return a
-}
-
-func needsPacking(ms []btf.Member, size uint32, align int) bool {
-	if int(size)%align != 0 {
-		return true
-	}
-	for _, m := range ms {
-		if m.BitfieldSize == 0 && int(m.Offset/8)%alignOf(m.Type) != 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // decl returns the C declaration of a field or variable called name of
 // type t (name may be empty for an anonymous member), after emitting any
 // named type it depends on.
@@ -213,27 +123,24 @@ func (e *emitter) decl(t btf.Type, name, path string, indent string) (string, er
 	if name == "" {
 		sep = ""
 	}
-	switch t := resolve(t).(type) {
+	t = resolve(t)
+	if size, tname, ok := opaqueScalar(t); ok {
+		// __int128, long double: their bytes (see opaqueScalar).
+		return fmt.Sprintf("uint8_t %s[%d] /* %s */", name, size, tname), nil
+	}
+	switch t := t.(type) {
 	case *btf.Int:
-		if !fixedWidth(t.Size) {
-			// __int128: wasm32 and the BPF target may align it
-			// differently; its bytes are what is sure.
-			return fmt.Sprintf("uint8_t %s[%d] /* %s */", name, t.Size, t.Name), nil
-		}
-		ct, err := intType(t, path)
+		ct, err := cSpelling.intType(t, path)
 		if err != nil {
 			return "", err
 		}
 		return ct + sep + name, nil
 	case *btf.Float:
-		switch t.Size {
-		case 4:
-			return "float" + sep + name, nil
-		case 8:
-			return "double" + sep + name, nil
+		ct, err := cSpelling.floatType(t, path)
+		if err != nil {
+			return "", err
 		}
-		// long double is 16 bytes on the BPF target, 8 on wasm32.
-		return fmt.Sprintf("uint8_t %s[%d] /* %s */", name, t.Size, t.Name), nil
+		return ct + sep + name, nil
 	case *btf.Pointer:
 		// A kernel pointer is 8 bytes and meaningless in the guest: keep
 		// its bits, not its type.
@@ -244,7 +151,7 @@ func (e *emitter) decl(t btf.Type, name, path string, indent string) (string, er
 				return "", err
 			}
 		}
-		ct, err := intType(&btf.Int{Size: t.Size, Encoding: signedIf(t.Signed)}, path)
+		ct, err := cSpelling.enumBase(t, path)
 		if err != nil {
 			return "", err
 		}
@@ -288,22 +195,9 @@ func (e *emitter) decl(t btf.Type, name, path string, indent string) (string, er
 			return "", err
 		}
 		return "union " + cTag(t.Name) + sep + name, nil
-	case *btf.Fwd:
-		return "", &layoutError{path, fmt.Sprintf("incomplete type %s %s (only declared in the object's BTF)", t.Kind, t.Name)}
-	case *btf.FuncProto, *btf.Func:
-		return "", &layoutError{path, "function type (only a pointer to one can be a field)"}
-	case *btf.Void:
-		return "", &layoutError{path, "void"}
 	default:
-		return "", &layoutError{path, fmt.Sprintf("unsupported BTF type %v", t)}
+		return "", noLayout(t, path)
 	}
-}
-
-func signedIf(s bool) btf.IntEncoding {
-	if s {
-		return btf.Signed
-	}
-	return 0
 }
 
 // body returns "struct { ... }" or "union { ... }" with explicit padding.
@@ -311,66 +205,37 @@ func signedIf(s bool) btf.IntEncoding {
 // bits in a comment.
 func (e *emitter) body(kind string, members []btf.Member, size uint32, path, indent string) (string, error) {
 	var b strings.Builder
-	ms, err := layoutMembers(members, path)
+	slots, tail, err := layoutSlots(members, size, path, kind == "union")
 	if err != nil {
 		return "", err
 	}
 	b.WriteString(kind + " {\n")
 	in := indent + "\t"
-	cur := 0
-	maxEnd := 0
-	for _, lm := range ms {
-		m := lm.m
-		mpath := path + "." + m.Name
-		if m.Name == "" {
-			mpath = path + ".(anonymous)"
-		}
+	for _, s := range joinRuns(slots) {
 		var d string
-		var off, msize int
-		if r := lm.bits; r != nil {
-			off, msize = r.off, r.size
-			d = fmt.Sprintf("uint8_t %s[%d] /* bitfields, bits from byte %d: %s */", e.fresh("__bf"), r.size, r.off, r.describe())
-		} else {
-			off = int(m.Offset / 8)
-			// decl first: it says best why a type cannot be laid out.
-			if d, err = e.decl(m.Type, cMember(m.Name), mpath, in); err != nil {
-				return "", err
-			}
-			sz, err := btf.Sizeof(m.Type)
-			if err != nil {
-				return "", &layoutError{mpath, fmt.Sprintf("no size: %v", err)}
-			}
-			msize = sz
+		if s.bits != nil {
+			d = fmt.Sprintf("uint8_t %s[%d] /* bitfields, bits from byte %d: %s */", e.fresh("__bf"), s.size, s.off, s.describe())
+		} else if d, err = e.decl(s.member.Type, cMember(s.member.Name), s.path, in); err != nil {
+			return "", err
 		}
-		if kind == "struct" {
-			if off < cur {
-				return "", &layoutError{mpath, fmt.Sprintf("overlaps the previous member (offset %d < %d)", off, cur)}
-			}
-			if off > cur {
-				fmt.Fprintf(&b, "%suint8_t %s[%d];\n", in, e.fresh("__pad"), off-cur)
-			}
-		} else if off != 0 {
+		if s.pad > 0 {
+			fmt.Fprintf(&b, "%suint8_t %s[%d];\n", in, e.fresh("__pad"), s.pad)
+		}
+		if kind == "union" && s.off != 0 {
 			// A union member past offset 0: only a bitfield can be.
-			d = fmt.Sprintf("struct { uint8_t %s[%d]; %s; }", e.fresh("__pad"), off, d)
+			d = fmt.Sprintf("struct { uint8_t %s[%d]; %s; }", e.fresh("__pad"), s.off, d)
 		}
 		fmt.Fprintf(&b, "%s%s;\n", in, d)
-		cur = off + msize
-		if cur > maxEnd {
-			maxEnd = cur
-		}
 	}
-	if maxEnd > int(size) {
-		return "", &layoutError{path, fmt.Sprintf("members end at byte %d, beyond the type's size %d", maxEnd, size)}
-	}
-	if maxEnd < int(size) {
+	if tail > 0 {
 		if kind == "struct" {
-			fmt.Fprintf(&b, "%suint8_t %s[%d];\n", in, e.fresh("__pad"), int(size)-maxEnd)
+			fmt.Fprintf(&b, "%suint8_t %s[%d];\n", in, e.fresh("__pad"), tail)
 		} else {
 			fmt.Fprintf(&b, "%suint8_t %s[%d];\n", in, e.fresh("__size"), size)
 		}
 	}
 	b.WriteString(indent + "}")
-	if needsPacking(members, size, membersAlign(members)) {
+	if _, packed := packing(members, size, false); packed {
 		b.WriteString(" __attribute__((packed))")
 	}
 	return b.String(), nil

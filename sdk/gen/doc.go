@@ -1,5 +1,5 @@
-// Package gen generates the C headers a wasm-bpf guest is built with, from
-// a BPF ELF object and its BTF:
+// Package gen generates the C headers, Go or Rust types a wasm-bpf guest
+// is built with, from a BPF ELF object and its BTF:
 //
 //   - [WriteSkeleton] writes foo.skel.h, a libbpf-style skeleton (struct
 //     foo_bpf with maps, progs and typed rodata/data/bss) that embeds the
@@ -11,10 +11,17 @@
 //     typedef, member or enumerator that wasi-libc's headers also define
 //     (struct stat, struct iovec, st_atime) is renamed kernel_NAME or
 //     left out, so that the header compiles beside them;
-//   - [WriteGo] writes the same types in Go, for sdk/go/wasmbpf.
+//   - [WriteGo] writes the same types in Go, for sdk/go/wasmbpf;
+//   - [WriteRust] writes them in Rust, for the crate of sdk/rust, with
+//     compile-time checks of the same sizes and offsets.
 //
-// Both compile for every shape a record takes and for every type of the
-// kernel's BTF (compile_test.go).
+// The three lay a struct out with one walk (layout.go: members by
+// offset, bitfields gathered into runs of bytes, padding, packing) and
+// spell scalars with one mapping (scalar.go); each writes what its
+// language can say. All three compile for every shape a record takes and
+// for every type of the kernel's BTF (compile_test.go,
+// rustgen_test.go), but for Rust the few structs too large for rustc to
+// check (past 192 KiB).
 //
 // BTF and the object's maps and programs are read with
 // github.com/cilium/ebpf: pure Go, so the generator needs no cgo and

@@ -25,12 +25,7 @@ func TestLayout(t *testing.T) {
 		{Name: "p", Type: &btf.Pointer{Target: s32}, Offset: 0},
 		{Name: "x", Type: s32, Offset: 64},
 	}}
-	tests := []struct {
-		name    string
-		typ     btf.Type
-		want    []string // substrings of the output
-		wantErr string   // substring of the error
-	}{
+	tests := []layoutCase{
 		{
 			name: "long and padding",
 			typ: &btf.Struct{Name: "ev", Size: 24, Members: []btf.Member{
@@ -105,10 +100,35 @@ func TestLayout(t *testing.T) {
 			wantErr: "struct fw.f: incomplete type",
 		},
 	}
-	for _, tt := range tests {
+	runLayoutCases(t, tests, func(typ btf.Type) (string, error) {
+		e := newEmitter()
+		err := e.emitNamed(typ)
+		return e.b.String(), err
+	}, nil, func(t *testing.T, out string) {
+		compileWasm32(t, "#include <stdint.h>\n"+out)
+	})
+}
+
+// layoutCase is a type for a generator to lay out, and what its output
+// must hold, or its error.
+type layoutCase struct {
+	name    string
+	typ     btf.Type
+	want    []string // substrings of the output
+	wantErr string   // substring of the error
+}
+
+// runLayoutCases checks emit's output for each case (compared after
+// normalize, when not nil) or its error; check, when not nil, looks at
+// every output further.
+func runLayoutCases(t *testing.T, cases []layoutCase, emit func(btf.Type) (string, error), normalize func(string) string, check func(t *testing.T, out string)) {
+	t.Helper()
+	if normalize == nil {
+		normalize = func(s string) string { return s }
+	}
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEmitter()
-			err := e.emitNamed(tt.typ)
+			out, err := emit(tt.typ)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
@@ -118,13 +138,14 @@ func TestLayout(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out := e.b.String()
 			for _, w := range tt.want {
-				if !strings.Contains(out, w) {
+				if !strings.Contains(normalize(out), normalize(w)) {
 					t.Errorf("output lacks %q:\n%s", w, out)
 				}
 			}
-			compileWasm32(t, "#include <stdint.h>\n"+out)
+			if check != nil {
+				check(t, out)
+			}
 		})
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 )
 
@@ -32,7 +31,7 @@ type goEmitter struct {
 	done    map[btf.Type]string // named type -> its Go name
 	aligns  map[string]int      // Go type name -> its Go alignment
 	working map[btf.Type]bool
-	names   map[string]any // Go names of the file's scope taken, and by what
+	names   scope // the Go names of the file's scope
 	// sections names the structs WriteGo makes of global sections.
 	sections map[btf.Type]string
 	// What the file uses: unsafe for the decoders and checks, the SDK for
@@ -42,7 +41,7 @@ type goEmitter struct {
 
 func newGoEmitter() *goEmitter {
 	return &goEmitter{done: map[btf.Type]string{}, aligns: map[string]int{}, working: map[btf.Type]bool{},
-		names: map[string]any{}, sections: map[btf.Type]string{}}
+		names: scope{}, sections: map[btf.Type]string{}}
 }
 
 // GoName turns a C identifier into an exported Go one: execve_event gives
@@ -67,58 +66,20 @@ func GoName(c string) string {
 	return s
 }
 
-// goIntType is the Go type of a BTF integer of 1, 2, 4 or 8 bytes; plain
-// char is byte so that char arrays are byte arrays, and _Bool is uint8 (a
-// Go bool must hold 0 or 1, which a kernel byte need not).
-func goIntType(size uint32, enc btf.IntEncoding, name string) string {
-	if size == 1 && (enc == btf.Char || name == "char") {
-		return "byte"
-	}
-	if enc == btf.Bool && size == 1 {
-		return "uint8"
-	}
-	if enc == btf.Signed {
-		return fmt.Sprintf("int%d", size*8)
-	}
-	return fmt.Sprintf("uint%d", size*8)
-}
-
-// claim reserves a Go name of the file's scope for owner: the first of
-// name and alts that is free (or already owner's), else name with a
-// number.
-func (e *goEmitter) claim(owner any, name string, alts ...string) string {
-	for _, n := range append([]string{name}, alts...) {
-		if o, ok := e.names[n]; !ok || o == owner {
-			e.names[n] = owner
-			return n
-		}
-	}
-	for i := 2; ; i++ {
-		n := fmt.Sprintf("%s%d", name, i)
-		if _, ok := e.names[n]; !ok {
-			e.names[n] = owner
-			return n
-		}
-	}
-}
-
 // goType returns the Go type expression of t and its Go alignment,
 // emitting the named types it depends on first.
 func (e *goEmitter) goType(t btf.Type, path string) (string, int, error) {
-	switch t := resolve(t).(type) {
+	t = resolve(t)
+	if size, _, ok := opaqueScalar(t); ok {
+		return fmt.Sprintf("[%d]byte", size), 1, nil
+	}
+	switch t := t.(type) {
 	case *btf.Int:
-		if !fixedWidth(t.Size) {
-			return fmt.Sprintf("[%d]byte", t.Size), 1, nil
-		}
-		return goIntType(t.Size, t.Encoding, t.Name), int(t.Size), nil
+		typ, err := goSpelling.intType(t, path)
+		return typ, int(t.Size), err
 	case *btf.Float:
-		switch t.Size {
-		case 4:
-			return "float32", 4, nil
-		case 8:
-			return "float64", 8, nil
-		}
-		return fmt.Sprintf("[%d]byte", t.Size), 1, nil
+		typ, err := goSpelling.floatType(t, path)
+		return typ, int(t.Size), err
 	case *btf.Pointer:
 		return "uint64", 8, nil // a kernel address: its bits, not a Go pointer
 	case *btf.Enum:
@@ -126,7 +87,8 @@ func (e *goEmitter) goType(t btf.Type, path string) (string, int, error) {
 			n, err := e.emitNamed(t)
 			return n, int(t.Size), err
 		}
-		return goIntType(t.Size, signedIf(t.Signed), ""), int(t.Size), nil
+		typ, err := goSpelling.enumBase(t, path)
+		return typ, int(t.Size), err
 	case *btf.Array:
 		inner, a, err := e.goType(t.Type, path+"[]")
 		if err != nil {
@@ -146,14 +108,8 @@ func (e *goEmitter) goType(t btf.Type, path string) (string, int, error) {
 	case *btf.Union:
 		// Go has no unions: the bytes, which the user reinterprets.
 		return fmt.Sprintf("[%d]byte", t.Size), 1, nil
-	case *btf.Fwd:
-		return "", 0, &layoutError{path, fmt.Sprintf("incomplete type %s %s (only declared in the object's BTF)", t.Kind, t.Name)}
-	case *btf.FuncProto, *btf.Func:
-		return "", 0, &layoutError{path, "function type (only a pointer to one can be a field)"}
-	case *btf.Void:
-		return "", 0, &layoutError{path, "void"}
 	default:
-		return "", 0, &layoutError{path, fmt.Sprintf("unsupported BTF type %v", t)}
+		return "", 0, noLayout(t, path)
 	}
 }
 
@@ -178,7 +134,7 @@ func maxAlign(size uint32) int {
 // offsets, its Go alignment, its fields, and for a named struct (named
 // is its Go name) the accessor methods of its bitfields.
 func (e *goEmitter) structBody(members []btf.Member, size uint32, path, named string) (body string, align int, fields []goField, methods string, err error) {
-	ms, err := layoutMembers(members, path)
+	slots, tail, err := layoutSlots(members, size, path, false)
 	if err != nil {
 		return "", 0, nil, "", err
 	}
@@ -198,30 +154,21 @@ func (e *goEmitter) structBody(members []btf.Member, size uint32, path, named st
 		return n
 	}
 	limit := maxAlign(size)
-	cur, runs := 0, 0
-	for i, lm := range ms {
-		m := lm.m
-		mpath := path + "." + m.Name
-		if m.Name == "" {
-			mpath = path + ".(anonymous)"
-		}
+	runs := 0
+	for i, s := range joinRuns(slots) {
 		var l line
-		if r := lm.bits; r != nil {
-			l = line{name: unique(fmt.Sprintf("Bitfields%d", runs)), typ: fmt.Sprintf("[%d]byte", r.size),
-				comment: "bitfields " + r.describe(), off: r.off, size: r.size, align: 1}
+		if s.bits != nil {
+			l = line{name: unique(fmt.Sprintf("Bitfields%d", runs)), typ: fmt.Sprintf("[%d]byte", s.size),
+				comment: "bitfields " + s.describe(), off: s.off, size: s.size, align: 1}
 			runs++
 			if named != "" {
-				if err := e.bitfieldMethods(&acc, named, l.name, r, used); err != nil {
+				if err := e.bitfieldMethods(&acc, named, l.name, &s, used); err != nil {
 					return "", 0, nil, "", err
 				}
 			}
 		} else {
-			off := int(m.Offset / 8)
-			msize, err := btf.Sizeof(m.Type)
-			if err != nil {
-				return "", 0, nil, "", &layoutError{mpath, fmt.Sprintf("no size: %v", err)}
-			}
-			typ, a, err := e.goType(m.Type, mpath)
+			m := s.member
+			typ, a, err := e.goType(m.Type, s.path)
 			if err != nil {
 				return "", 0, nil, "", err
 			}
@@ -229,13 +176,13 @@ func (e *goEmitter) structBody(members []btf.Member, size uint32, path, named st
 			if m.Name == "" {
 				name = fmt.Sprintf("Anon%d", i)
 			}
-			l = line{name: unique(name), typ: typ, off: off, size: msize}
+			l = line{name: unique(name), typ: typ, off: s.off, size: s.size}
 			switch {
-			case off%a != 0:
+			case s.off%a != 0:
 				// Go would pad before it: the bytes, read with encoding/binary.
-				l.typ, l.comment, a = fmt.Sprintf("[%d]byte", msize), typ+", misaligned", 1
+				l.typ, l.comment, a = fmt.Sprintf("[%d]byte", s.size), typ+", misaligned", 1
 			case a > limit:
-				l.typ, l.comment, a = fmt.Sprintf("[%d]byte", msize), typ+", in a packed struct", 1
+				l.typ, l.comment, a = fmt.Sprintf("[%d]byte", s.size), typ+", in a packed struct", 1
 			}
 			switch resolve(m.Type).(type) {
 			case *btf.Pointer:
@@ -245,21 +192,14 @@ func (e *goEmitter) structBody(members []btf.Member, size uint32, path, named st
 			}
 			l.align = a
 		}
-		if l.off < cur {
-			return "", 0, nil, "", &layoutError{mpath, fmt.Sprintf("overlaps the previous member (offset %d < %d)", l.off, cur)}
-		}
 		lines = append(lines, l)
-		cur = l.off + l.size
-	}
-	if cur > int(size) {
-		return "", 0, nil, "", &layoutError{path, fmt.Sprintf("members end at byte %d, beyond the type's size %d", cur, size)}
 	}
 	var b strings.Builder
 	b.WriteString("struct {\n")
 	// Go pads after a zero-size last field (so that its address stays
 	// inside the struct): leave such fields out.
 	var dropped []string
-	for cur == int(size) && len(lines) > 0 && lines[len(lines)-1].size == 0 {
+	for tail == 0 && len(lines) > 0 && lines[len(lines)-1].size == 0 {
 		l := lines[len(lines)-1]
 		if strings.Contains(l.typ, "\n") {
 			dropped = append(dropped, l.name)
@@ -296,8 +236,8 @@ func (e *goEmitter) structBody(members []btf.Member, size uint32, path, named st
 // bitfieldMethods writes a getter and a setter per named bitfield of run
 // r, stored in field of struct typ; a name that some field already has
 // gets none.
-func (e *goEmitter) bitfieldMethods(w *strings.Builder, typ, field string, r *bitRun, used map[string]bool) error {
-	for _, f := range r.fields {
+func (e *goEmitter) bitfieldMethods(w *strings.Builder, typ, field string, r *slot, used map[string]bool) error {
+	for _, f := range r.bits {
 		if f.Name == "" {
 			continue
 		}
@@ -332,22 +272,6 @@ func (e *goEmitter) bitfieldMethods(w *strings.Builder, typ, field string, r *bi
 	return nil
 }
 
-// typeName claims the Go name of a named BTF type: GoName of its C name,
-// or with its kind appended when another type took that.
-func (e *goEmitter) typeName(t btf.Type) string {
-	base := GoName(t.TypeName())
-	kind := "Struct"
-	switch t.(type) {
-	case *btf.Union:
-		kind = "Union"
-	case *btf.Enum:
-		kind = "Enum"
-	case *btf.Typedef:
-		kind = "T"
-	}
-	return e.claim(t, base, base+kind)
-}
-
 // emitNamed writes the definition of a named struct, enum, union or
 // typedef (and first, those it contains) with its size and offset checks,
 // and returns its Go name.
@@ -361,12 +285,12 @@ func (e *goEmitter) emitNamed(t btf.Type) (string, error) {
 	e.working[t] = true
 	defer delete(e.working, t)
 
-	name := e.typeName(t)
+	name := e.names.typeName(t)
 	switch u := t.(type) {
 	case *btf.Enum:
-		base := goIntType(u.Size, signedIf(u.Signed), "")
-		if !fixedWidth(u.Size) {
-			return "", &layoutError{u.Name, fmt.Sprintf("%d-byte enum", u.Size)}
+		base, err := goSpelling.enumBase(u, u.Name)
+		if err != nil {
+			return "", err
 		}
 		e.done[t], e.aligns[name] = name, int(u.Size)
 		fmt.Fprintf(&e.b, "// %s is enum %s.\ntype %s %s\n\n", name, u.Name, name, base)
@@ -374,7 +298,7 @@ func (e *goEmitter) emitNamed(t btf.Type) (string, error) {
 			e.b.WriteString("const (\n")
 			for i := range u.Values {
 				v := &u.Values[i]
-				c := e.claim(v, GoName(v.Name), name+GoName(v.Name))
+				c := e.names.claim(v, GoName(v.Name), name+GoName(v.Name))
 				if u.Signed {
 					fmt.Fprintf(&e.b, "\t%s %s = %d\n", c, name, int64(v.Value))
 				} else {
@@ -425,7 +349,7 @@ func (e *goEmitter) emitStruct(t btf.Type, name, cname string, members []btf.Mem
 	e.done[t], e.aligns[name] = name, align
 	fmt.Fprintf(&e.b, "// %s is %s, laid out as the kernel lays it out.\ntype %s %s\n\n", name, cname, name, body)
 	e.b.WriteString(methods)
-	sizeof, decode := e.claim(t, "Sizeof"+name), e.claim(t, "Decode"+name)
+	sizeof, decode := e.names.claim(t, "Sizeof"+name), e.names.claim(t, "Decode"+name)
 	fmt.Fprintf(&e.b, "// %s is the size of %s in the kernel.\nconst %s = %d\n\n", sizeof, cname, sizeof, size)
 	fmt.Fprintf(&e.b, `// %[1]s copies a record into a value of type %[2]s. A record shorter than
 // %[3]s leaves the rest zero; nothing is allocated.
@@ -507,22 +431,18 @@ func writeGo(w io.Writer, obj *Object, source, pkg string, types []btf.Type) err
 	}
 	var vars, rest strings.Builder
 	for _, g := range obj.Globals {
-		st := &btf.Struct{Name: g.Field, Size: uint32(g.Size)}
+		st := globalStruct(g, g.Field)
 		e.sections[st] = g.Section
 		for _, v := range g.Vars {
 			vr, ok := v.Type.(*btf.Var)
-			if !ok {
-				continue
-			}
-			st.Members = append(st.Members, btf.Member{Name: vr.Name, Type: vr.Type, Offset: btf.Bits(v.Offset * 8)})
-			if g.Offset < 0 {
+			if !ok || g.Offset < 0 {
 				continue // .bss has no bytes in the file: set it through its map
 			}
 			typ, _, err := e.goType(vr.Type, g.Section+"."+vr.Name)
 			if err != nil {
 				return fmt.Errorf("%s: %w", source, err)
 			}
-			vname := e.claim(vr, GoName(vr.Name), GoName(vr.Name)+"Var")
+			vname := e.names.claim(vr, GoName(vr.Name), GoName(vr.Name)+"Var")
 			fmt.Fprintf(&vars, "\t// %s is %s %s; Load(obj, %s.Set(x)) sets it.\n", vname, g.Section, vr.Name, vname)
 			fmt.Fprintf(&vars, "\t%s = wasmbpf.Var[%s]{Name: %q, Section: %q, Offset: %d, ObjectSize: %d}\n", vname, typ, vr.Name, g.Section, g.Offset+int(v.Offset), len(obj.Raw))
 		}
@@ -530,7 +450,7 @@ func writeGo(w io.Writer, obj *Object, source, pkg string, types []btf.Type) err
 		if err != nil {
 			return fmt.Errorf("%s: %w", source, err)
 		}
-		fn := e.claim(g.Section, "Open"+sname, "Open"+sname+"Map")
+		fn := e.names.claim(g.Section, "Open"+sname, "Open"+sname+"Map")
 		// A global section is an array map of one element, key 0.
 		fmt.Fprintf(&rest, "// %s returns the map of section %s of obj: key 0 holds the %s variables.\n", fn, g.Section, g.Section)
 		fmt.Fprintf(&rest, "func %s(obj *wasmbpf.Object) (*wasmbpf.TypedMap[uint32, %s], error) {\n", fn, sname)
@@ -542,12 +462,8 @@ func writeGo(w io.Writer, obj *Object, source, pkg string, types []btf.Type) err
 		rest.WriteString(")\n\n")
 	}
 	for _, m := range obj.Maps {
-		if m.Key == nil || m.Value == nil || m.Type == ebpf.RingBuf || m.Type == ebpf.PerfEventArray {
-			continue
-		}
-		switch m.Type {
-		case ebpf.PerCPUHash, ebpf.PerCPUArray, ebpf.LRUCPUHash, ebpf.PerCPUCGroupStorage:
-			continue // values are per possible CPU: the user picks [N]V
+		if !typedMap(m) {
+			continue // per-CPU values (the user picks [N]V), ring and perf buffers
 		}
 		kt, _, err := e.goType(m.Key, "map "+m.Name+" key")
 		if err != nil {
@@ -557,21 +473,19 @@ func writeGo(w io.Writer, obj *Object, source, pkg string, types []btf.Type) err
 		if err != nil {
 			return fmt.Errorf("%s: %w", source, err)
 		}
-		fn := e.claim(m, "Open"+GoName(m.Name), "Open"+GoName(m.Name)+"Map")
+		fn := e.names.claim(m, "Open"+GoName(m.Name), "Open"+GoName(m.Name)+"Map")
 		fmt.Fprintf(&rest, "// %s returns map %s of obj, with its BTF key and value types.\n", fn, m.Name)
 		fmt.Fprintf(&rest, "func %s(obj *wasmbpf.Object) (*wasmbpf.TypedMap[%s, %s], error) {\n", fn, kt, vt)
 		fmt.Fprintf(&rest, "\tm, err := obj.Map(%q)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\treturn wasmbpf.MapOf[%s, %s](m), nil\n}\n\n", m.Name, kt, vt)
 	}
 
 	// AttachPrograms: what a skeleton's attach does.
-	var auto []string
-	for _, p := range obj.Programs {
-		if !needsTarget(p.Section) {
-			auto = append(auto, fmt.Sprintf("%q", p.Name))
+	if progs := obj.autoAttach(); len(progs) > 0 {
+		var auto []string
+		for _, p := range progs {
+			auto = append(auto, fmt.Sprintf("%q", p))
 		}
-	}
-	if len(auto) > 0 {
-		fn := e.claim("AttachPrograms", "AttachPrograms", "AttachAllPrograms")
+		fn := e.names.claim("AttachPrograms", "AttachPrograms", "AttachAllPrograms")
 		fmt.Fprintf(&rest, "// %s attaches every program of obj whose section says where: %s.\n", fn, strings.Join(auto, ", "))
 		rest.WriteString("// Socket, XDP, cgroup and sockops programs need a target: use obj.Attach.\n")
 		fmt.Fprintf(&rest, "func %s(obj *wasmbpf.Object) error {\n\tfor _, prog := range []string{%s} {\n", fn, strings.Join(auto, ", "))

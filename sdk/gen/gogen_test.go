@@ -23,12 +23,7 @@ func TestGoName(t *testing.T) {
 }
 
 func TestGoLayout(t *testing.T) {
-	tests := []struct {
-		name    string
-		typ     btf.Type
-		want    []string // substrings of the output
-		wantErr string   // substring of the error
-	}{
+	tests := []layoutCase{
 		{
 			name: "long and padding",
 			typ: &btf.Struct{Name: "ev", Size: 24, Members: []btf.Member{
@@ -112,27 +107,11 @@ func TestGoLayout(t *testing.T) {
 			want: []string{"I [16]byte", "F [16]byte"},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := newGoEmitter()
-			_, err := e.emitNamed(tt.typ)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			out := e.b.String() + e.checks.String()
-			for _, w := range tt.want {
-				if !strings.Contains(normalizeSpace(out), normalizeSpace(w)) {
-					t.Errorf("output lacks %q:\n%s", w, out)
-				}
-			}
-		})
-	}
+	runLayoutCases(t, tests, func(typ btf.Type) (string, error) {
+		e := newGoEmitter()
+		_, err := e.emitNamed(typ)
+		return e.b.String() + e.checks.String(), err
+	}, normalizeSpace, nil)
 }
 
 func normalizeSpace(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -5,8 +5,6 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-
-	"github.com/cilium/ebpf/btf"
 )
 
 // SkeletonName is the skeleton's C name for an object file, as bpftool
@@ -39,15 +37,7 @@ func WriteSkeleton(w io.Writer, obj *Object, name string) error {
 	}
 	e := newEmitter()
 	for _, g := range obj.Globals {
-		st := &btf.Struct{Name: name + "__" + g.Field, Size: uint32(g.Size)}
-		for _, v := range g.Vars {
-			vr, ok := v.Type.(*btf.Var)
-			if !ok {
-				continue
-			}
-			st.Members = append(st.Members, btf.Member{Name: vr.Name, Type: vr.Type, Offset: btf.Bits(v.Offset * 8)})
-		}
-		if err := e.emitNamed(st); err != nil {
+		if err := e.emitNamed(globalStruct(g, name+"__"+g.Field)); err != nil {
 			return fmt.Errorf("%s: %w", g.Section, err)
 		}
 	}
