@@ -24,17 +24,16 @@ type guest struct {
 
 	// Resolved on first use: a module's start function may call the host
 	// before Instantiate returns.
-	mem        *wasmtime.Memory
-	table      *wasmtime.Table
-	callback   *wasmtime.Func // the callback-wrapper's export, type-checked
-	sampleFunc *wasmtime.Func // the last table function that passed the type check
+	mem *wasmtime.Memory
 
 	objects    map[uint64]*object
 	lastHandle uint64
+	// closing holds the objects the guest closed from a poll's callback:
+	// they are released when their polls return (pollHost.PollClosed).
+	closing map[*object]struct{}
 	// maptab holds the map fds and buffer consumers of the guest's open
 	// objects for the host functions served in C (host/internal/cabi):
-	// wasm_bpf_map_operate and the batched poll. Other guests' fds are
-	// absent.
+	// wasm_bpf_map_operate and the polls. Other guests' fds are absent.
 	maptab *cabi.Table
 
 	// fatal is what ended the guest inside a host call that called back into
@@ -50,8 +49,6 @@ type object struct {
 	links   []*libbpf.Link
 	maps    map[int32]*mapRef
 	buffers map[int32]buffer
-	polls   int  // polls of this object in progress (a callback may close it)
-	closing bool // closed by the guest while a poll was in progress
 }
 
 type mapRef struct {
@@ -63,10 +60,19 @@ type mapRef struct {
 
 // buffer is a ring or perf buffer consumer.
 type buffer interface {
-	PollDirect(w *libbpf.Waker, timeoutMs int, fn, ctx unsafe.Pointer) (int, error)
-	PollBatch(w *libbpf.Waker, timeoutMs int, dst []byte) (int, error)
-	Target() unsafe.Pointer // for the C path of the batched poll (host/internal/cabi)
+	Target() unsafe.Pointer // what the polls' C path polls (host/internal/cabi)
+	Busy() bool             // a poll is delivering records: its callback is running
 	Close()
+}
+
+// busy reports whether a poll of one of o's buffers is delivering records.
+func (o *object) busy() bool {
+	for _, b := range o.buffers {
+		if b.Busy() {
+			return true
+		}
+	}
+	return false
 }
 
 func newGuest(store *wasmtime.Store, ctl *control, cfg Config) *guest {
@@ -77,10 +83,11 @@ func newGuest(store *wasmtime.Store, ctl *control, cfg Config) *guest {
 		store:   store,
 		ctl:     ctl,
 		objects: map[uint64]*object{},
+		closing: map[*object]struct{}{},
 	}
 	g.maptab = cabi.New(func(fd, cmd int32, errno syscall.Errno, why string) {
 		g.log.Debug("wasm_bpf_map_operate: "+why, "fd", fd, "cmd", cmd, "errno", errno.Error())
-	}, g.batchPoll, ctl.waker.FD())
+	}, (*pollHost)(g), ctl.waker.FD(), ctl.waker.Flag())
 	return g
 }
 
@@ -109,19 +116,24 @@ func (g *guest) refuse(fn string, errno syscall.Errno, why string, args ...any) 
 	return -int32(errno)
 }
 
-// close destroys the object's links, frees its pollers and closes it, or,
-// if a poll of it is in progress (the guest closed it from a callback),
-// does so when the last poll returns. Either way the handle and its map fds
-// are unknown from now on.
+// close forgets the object's handle and map fds and releases it, or, if
+// a poll of it is delivering records (the guest closed it from a
+// callback), puts that off until the poll returns.
 func (g *guest) close(o *object) {
 	delete(g.objects, o.handle)
 	for fd := range o.maps {
 		g.maptab.Remove(fd)
 	}
-	if o.polls > 0 {
-		o.closing = true
+	if o.busy() {
+		g.closing[o] = struct{}{}
+		g.maptab.SetClosing(true)
 		return
 	}
+	g.release(o)
+}
+
+// release destroys the object's links, frees its consumers and closes it.
+func (g *guest) release(o *object) {
 	for _, l := range o.links {
 		l.Destroy()
 	}
@@ -132,12 +144,16 @@ func (g *guest) close(o *object) {
 	o.links, o.buffers = nil, nil
 }
 
-// closeAll closes every object the guest left open.
+// closeAll closes every object the guest left open, and those whose close
+// was put off: no poll is in progress once the guest has ended.
 func (g *guest) closeAll() {
 	for _, o := range g.objects {
-		o.polls = 0 // no poll is in progress once the guest has ended
 		g.close(o)
 	}
+	for o := range g.closing {
+		g.release(o)
+	}
+	clear(g.closing)
 }
 
 // end records what ends the guest inside a nested call; the first cause wins.

@@ -73,22 +73,30 @@ static int wb_batch_add(struct wb_consumer *c, const void *data, uint32_t n)
 	return -1;
 }
 
-// wb_classic_add hands one record to the poll's callback, unless the Waker
-// was raised: then the record is held for later and the consume stops.
+// wb_classic_add hands one record to the classic poll in progress, unless
+// its Waker was raised: then the record is held for later and the consume
+// stops.
 static int wb_classic_add(struct wb_consumer *c, void *data, uint32_t n)
 {
+	struct wb_classic *p = c->classic;
 	int rc;
 
-	if (c->raised && *c->raised) {
+	if (p->raised && *p->raised) {
 		wb_stash(c, data, n);
-		c->held = 1;
+		p->held = 1;
 		return -1;
 	}
-	c->count++;
-	rc = c->direct ? c->direct(c->direct_ctx, data, n) : wbGoSample(c->handle, data, n);
+	p->count++;
+	rc = p->fn(p->ctx, data, n);
 	if (rc < 0)
-		c->stopped = rc;
+		p->stopped = rc;
 	return rc;
+}
+
+// wb_go_sample is a classic poll's fn for Go callbacks: c is the consumer.
+int wb_go_sample(void *c, void *data, uint32_t size)
+{
+	return wbGoSample(((struct wb_consumer *)c)->handle, data, size);
 }
 
 static void wb_batch_begin(struct wb_consumer *c, char *dst, uint32_t cap)
@@ -170,7 +178,7 @@ struct perf_buffer *wb_perf_buffer_new(int map_fd, size_t page_cnt, struct wb_co
 	return perf_buffer__new_raw(map_fd, page_cnt, &attr, wb_perf_event, c, NULL);
 }
 
-static int64_t wb_now_ms(void)
+int64_t wb_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -233,20 +241,20 @@ int64_t wb_poll_batch(struct wb_target *t, int wake_fd, int timeout_ms, char *ds
 	return n;
 }
 
-// wb_poll_classic is a classic poll in one call from Go: wait (unless a
-// record is held over), then hand every ready record to the callback, in
-// order, the held-over record first. Returns what consume returned, or
-// WB_WOKEN if the wait was interrupted; c->count, c->stopped and c->held
+// wb_poll_classic is a classic poll in one call: wait (unless a record is
+// held over), then hand every ready record to p->fn, in order, the
+// held-over record first. Returns what consume returned, -EBUSY if a poll
+// of this buffer is already in progress (p is then left alone), or
+// WB_WOKEN if the wait was interrupted; p->count, p->stopped and p->held
 // tell the rest.
-int64_t wb_poll_classic(struct wb_target *t, int wake_fd, volatile int *raised, int timeout_ms)
+int64_t wb_poll_classic(struct wb_target *t, int wake_fd, int timeout_ms, struct wb_classic *p)
 {
 	struct wb_consumer *c = t->c;
 	int rc = 0;
 
 	if (c->busy)
 		return -EBUSY;
-	c->raised = raised;
-	c->count = c->stopped = c->held = 0;
+	p->count = p->stopped = p->held = 0;
 	if (!c->has_pend) {
 		rc = wb_wait(t->epfd, wake_fd, timeout_ms);
 		if (rc < 0)
@@ -257,12 +265,14 @@ int64_t wb_poll_classic(struct wb_target *t, int wake_fd, volatile int *raised, 
 			return 0;
 	}
 	c->busy = 1;
+	c->classic = p;
 	if (c->has_pend) {
 		c->has_pend = 0;
 		rc = wb_classic_add(c, c->pend, c->pend_len);
 	}
 	if (rc >= 0)
 		rc = t->rb ? ring_buffer__consume(t->rb) : perf_buffer__consume(t->pb);
+	c->classic = NULL;
 	c->busy = 0;
 	return rc;
 }

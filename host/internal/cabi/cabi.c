@@ -4,8 +4,6 @@
 #include <bpf/bpf.h>
 
 #include "cabi.h"
-// The libbpf package's batched poll, linked into the same program.
-#include "shim.h"
 #include "_cgo_export.h"
 
 // The kernel's bpf_cmd numbers the ABI accepts.
@@ -102,39 +100,8 @@ static wasm_trap_t *wb_mapop(void *env, wasmtime_caller_t *caller, wasmtime_val_
 }
 
 
-static wasm_trap_t *wb_batch(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *args, size_t n)
-{
-	// (handle i64, fd i32, buf i32, buf_size i32, timeout_ms i32) -> i32
-	struct wb_maptab *t = env;
-	uint64_t handle = (uint64_t)args[0].i64;
-	int32_t fd = args[1].i32, size = args[3].i32, timeout = args[4].i32;
-	uint32_t buf = (uint32_t)args[2].i32;
-	uint8_t *base;
-	size_t len;
-	char *trap = NULL;
-
-	// The common case: a buffer whose consumer exists, a sound range.
-	// Everything else, including a wait that a pause or stop interrupted,
-	// takes the Go path, which checks, explains and creates consumers.
-	if (fd >= 0 && fd < t->bufcap && t->bufs[fd].valid && t->bufs[fd].handle == handle && size >= 8 &&
-	    memory(t, caller, &base, &len) && (uint64_t)buf + (uint32_t)size <= len) {
-		int64_t rc = wb_poll_batch(t->bufs[fd].target, t->wake_fd, timeout, (char *)base + buf, (uint32_t)size);
-		if (rc != WB_WOKEN) {
-			args[0].i32 = (int32_t)rc;
-			return NULL;
-		}
-	}
-	args[0].i32 = wbBatchSlow(t->slow, handle, fd, (int32_t)buf, size, timeout, &trap);
-	if (trap) {
-		wasm_trap_t *tr = wasmtime_trap_new(trap, strlen(trap));
-		free(trap);
-		return tr;
-	}
-	return NULL;
-}
-
-static void new_func(wasmtime_context_t *ctx, struct wb_maptab *t, wasmtime_func_unchecked_callback_t cb,
-		     wasm_valtype_t **ps, size_t np, wasmtime_func_t *out)
+void wb_new_func(wasmtime_context_t *ctx, struct wb_maptab *t, wasmtime_func_unchecked_callback_t cb,
+		 wasm_valtype_t **ps, size_t np, wasmtime_func_t *out)
 {
 	wasm_valtype_t *rs[1] = { wasm_valtype_new(WASM_I32) };
 	wasm_valtype_vec_t params, results;
@@ -152,16 +119,7 @@ void wb_mapop_func(wasmtime_context_t *ctx, struct wb_maptab *t, wasmtime_func_t
 		wasm_valtype_new(WASM_I32), wasm_valtype_new(WASM_I32), wasm_valtype_new(WASM_I32),
 		wasm_valtype_new(WASM_I32), wasm_valtype_new(WASM_I32), wasm_valtype_new(WASM_I64),
 	};
-	new_func(ctx, t, wb_mapop, ps, 6, out);
-}
-
-void wb_batch_func(wasmtime_context_t *ctx, struct wb_maptab *t, wasmtime_func_t *out)
-{
-	wasm_valtype_t *ps[5] = {
-		wasm_valtype_new(WASM_I64), wasm_valtype_new(WASM_I32), wasm_valtype_new(WASM_I32),
-		wasm_valtype_new(WASM_I32), wasm_valtype_new(WASM_I32),
-	};
-	new_func(ctx, t, wb_batch, ps, 5, out);
+	wb_new_func(ctx, t, wb_mapop, ps, 6, out);
 }
 
 int wb_buftab_set(struct wb_maptab *t, int32_t fd, uint64_t handle, void *target)
@@ -196,4 +154,9 @@ int wb_maptab_set(struct wb_maptab *t, int32_t fd, uint32_t key_size, uint32_t v
 	}
 	t->fds[fd] = (struct wb_mapinfo){ key_size, value_size, 1 };
 	return 0;
+}
+
+int wb_guest_memory(struct wb_maptab *t, wasmtime_caller_t *caller, uint8_t **base, size_t *len)
+{
+	return memory(t, caller, base, len);
 }

@@ -29,8 +29,7 @@ func TestMapOperate(t *testing.T) {
 	defer syscall.Close(fd)
 
 	var refusals []syscall.Errno
-	table := cabi.New(func(_, _ int32, errno syscall.Errno, _ string) { refusals = append(refusals, errno) },
-		func(uint64, int32, int32, int32, int32) (int32, error) { return 0, nil }, -1)
+	table := cabi.New(func(_, _ int32, errno syscall.Errno, _ string) { refusals = append(refusals, errno) }, nil, -1, nil)
 	engine := wasmtime.NewEngine()
 	store := wasmtime.NewStore(engine)
 	defer table.Free()
