@@ -12,10 +12,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/wasm-bpf/wasm-bpf/host"
 	"github.com/wasm-bpf/wasm-bpf/libbpf"
@@ -73,7 +77,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			ArgsUsage: "MODULE.wasm [ARGS...]",
 			Flags:     runFlags(),
 			Action:    action,
-		}, genCommand(), versionCommand()},
+		}, compileCommand(), genCommand(), versionCommand()},
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
 	}
@@ -143,6 +147,7 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		}
 	}
 	defer rt.Close()
+	done := compileNotice(stderr, filepath.Base(path), rcfg.CacheDir != "", compileNoticeDelay)
 	inst, err := rt.Start(ctx, wasm, host.Config{
 		Args:           c.Args().Slice(),
 		Env:            c.StringSlice("env"),
@@ -157,6 +162,7 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		MaxObjects:     c.Int("max-objects"),
 		MaxLinks:       c.Int("max-links"),
 	})
+	done()
 	if err != nil {
 		return 1, fmt.Errorf("%s: %w", path, err)
 	}
@@ -170,6 +176,42 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		return code, fmt.Errorf("%s: %w", path, err)
 	}
 	return code, nil
+}
+
+// compileNoticeDelay is how long a start may take before the CLI says it is
+// compiling: a cached start takes milliseconds, a first compile more.
+const compileNoticeDelay = 250 * time.Millisecond
+
+// compileNotice prints "compiling NAME (...)" to w if w is a terminal and
+// done is not called within delay: a first run's compile is the one start
+// that takes long enough for a user to wonder.
+func compileNotice(w io.Writer, name string, cached bool, delay time.Duration) (done func()) {
+	f, ok := w.(*os.File)
+	if !ok {
+		return func() {}
+	}
+	if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err != nil {
+		return func() {} // not a terminal: a log or a pipe gets no progress line
+	}
+	why := "first run; cached afterwards"
+	if !cached {
+		why = "the compile cache is off"
+	}
+	var mu sync.Mutex
+	finished := false
+	t := time.AfterFunc(delay, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !finished {
+			fmt.Fprintf(f, "wasm-bpf: compiling %s (%s)\n", name, why)
+		}
+	})
+	return func() {
+		t.Stop()
+		mu.Lock()
+		finished = true
+		mu.Unlock()
+	}
 }
 
 // version reports the module version and VCS revision the binary was built

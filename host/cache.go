@@ -21,35 +21,37 @@ func DefaultCacheDir() (string, error) {
 	return filepath.Join(dir, "wasm-bpf"), nil
 }
 
-// codeCache stores wasmtime's serialized native code. An entry is native
-// code the engine will run, so it is only used if its checksum matches and
-// wasmtime accepts it for this engine; anything else is deleted and
-// compiled again.
+// codeCache stores wasmtime's serialized native code, under the hash of
+// the module and of the settings of the engine that compiled it. An entry
+// is native code the engine will run, so it is only used if its checksum
+// matches and wasmtime accepts it for the engine; anything else is deleted
+// and compiled again.
 type codeCache struct {
-	dir         string
-	fingerprint string
+	dir string
 }
 
 // cacheMagic starts every entry; the SHA-256 of the payload follows it.
 var cacheMagic = []byte("wasm-bpf code cache 1\n")
 
-func newCodeCache(dir, fingerprint string) (*codeCache, error) {
+func newCodeCache(dir string) (*codeCache, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("compile cache: %w", err)
 	}
-	return &codeCache{dir: dir, fingerprint: fingerprint}, nil
+	return &codeCache{dir: dir}, nil
 }
 
-func (c *codeCache) path(wasm []byte) string {
+// path names the entry of the module whose SHA-256 is key, compiled by an
+// engine of settings fingerprint.
+func (c *codeCache) path(fingerprint string, key [sha256.Size]byte) string {
 	h := sha256.New()
-	h.Write([]byte(c.fingerprint))
+	h.Write([]byte(fingerprint))
 	h.Write([]byte{0})
-	h.Write(wasm)
+	h.Write(key[:])
 	return filepath.Join(c.dir, hex.EncodeToString(h.Sum(nil))+".cwasm")
 }
 
-func (c *codeCache) load(engine *wasmtime.Engine, wasm []byte) *wasmtime.Module {
-	path := c.path(wasm)
+func (c *codeCache) load(engine *wasmtime.Engine, fingerprint string, key [sha256.Size]byte) *wasmtime.Module {
+	path := c.path(fingerprint, key)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil
@@ -67,24 +69,22 @@ func (c *codeCache) load(engine *wasmtime.Engine, wasm []byte) *wasmtime.Module 
 	return nil
 }
 
-func (c *codeCache) store(wasm []byte, m *wasmtime.Module) {
-	code, err := m.Serialize()
-	if err != nil {
-		return
-	}
+func (c *codeCache) store(fingerprint string, key [sha256.Size]byte, code []byte) error {
 	sum := sha256.Sum256(code)
 	f, err := os.CreateTemp(c.dir, "tmp-*")
 	if err != nil {
-		return
+		return fmt.Errorf("compile cache: %w", err)
 	}
 	_, err = f.Write(append(append(append([]byte{}, cacheMagic...), sum[:]...), code...))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), c.path(wasm)) // atomic: readers see all or nothing
+		err = os.Rename(f.Name(), c.path(fingerprint, key)) // atomic: readers see all or nothing
 	}
 	if err != nil {
 		os.Remove(f.Name())
+		return fmt.Errorf("compile cache: %w", err)
 	}
+	return nil
 }

@@ -15,7 +15,10 @@ const epochTick = 10 * time.Millisecond
 type RuntimeConfig struct {
 	// CacheDir keeps compiled guests between runs, keyed by the module's
 	// hash and the engine's version and settings; "" disables the cache.
-	// DefaultCacheDir is the usual place.
+	// DefaultCacheDir is the usual place. With a cache, a module it lacks
+	// starts at once on code from wasmtime's baseline compiler while its
+	// optimized code is compiled in the background for later starts (see
+	// Precompile); without one, every start compiles optimized code.
 	CacheDir string
 }
 
@@ -23,8 +26,10 @@ type RuntimeConfig struct {
 // number of guests from it, concurrently; they share the engine and the
 // compile cache, and nothing else.
 type Runtime struct {
-	engine *wasmtime.Engine
-	cache  *codeCache // nil: no cache
+	engine *wasmtime.Engine // Cranelift: the code of the cache, or of every start without it
+	quick  *wasmtime.Engine // Winch, for modules the cache lacks; nil: none (no cache)
+	cache  *codeCache       // nil: no cache
+	mods   modules
 
 	stopTick  chan struct{}
 	tickDone  chan struct{}
@@ -38,23 +43,25 @@ type Runtime struct {
 
 // NewRuntime creates a runtime.
 func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
-	ecfg := wasmtime.NewConfig()
-	// Epoch interruption is how a guest is paused and stopped in Wasm code;
-	// it costs a load and compare at function entries and loop back-edges.
-	ecfg.SetEpochInterruption(true)
 	rt := &Runtime{
-		engine:   wasmtime.NewEngineWithConfig(ecfg),
+		engine:   wasmtime.NewEngineWithConfig(engineConfig()),
 		stopTick: make(chan struct{}),
 		tickDone: make(chan struct{}),
 		live:     map[*Instance]struct{}{},
+		mods: modules{
+			byKey:     map[[32]byte]*module{},
+			compiling: map[[32]byte]chan struct{}{},
+			optimize:  make(chan struct{}, 1),
+		},
 	}
 	if cfg.CacheDir != "" {
-		c, err := newCodeCache(cfg.CacheDir, engineFingerprint)
+		c, err := newCodeCache(cfg.CacheDir)
 		if err != nil {
 			rt.engine.Close()
 			return nil, err
 		}
 		rt.cache = c
+		rt.quick = quickEngine()
 	}
 	go rt.tick()
 	return rt, nil
@@ -70,6 +77,9 @@ func (rt *Runtime) tick() {
 			return
 		case <-t.C:
 			rt.engine.IncrementEpoch()
+			if rt.quick != nil {
+				rt.quick.IncrementEpoch()
+			}
 		}
 	}
 }
@@ -85,29 +95,14 @@ func (rt *Runtime) Close() {
 		}
 		rt.mu.Unlock()
 		rt.guests.Wait()
+		rt.mods.mu.Lock()
+		rt.mods.closed = true
+		rt.mods.mu.Unlock()
 		close(rt.stopTick)
 		<-rt.tickDone
 		rt.engine.Close()
-	})
-}
-
-// engineFingerprint names the engine's code generation settings in cache
-// keys: a change to NewRuntime's configuration must change it.
-const engineFingerprint = "wasmtime-go/v39.0.1;epoch-interruption"
-
-// compile returns the compiled module, from the cache when it holds it.
-func (rt *Runtime) compile(wasm []byte) (*wasmtime.Module, error) {
-	if rt.cache != nil {
-		if m := rt.cache.load(rt.engine, wasm); m != nil {
-			return m, nil
+		if rt.quick != nil {
+			rt.quick.Close()
 		}
-	}
-	m, err := wasmtime.NewModule(rt.engine, wasm)
-	if err != nil {
-		return nil, err
-	}
-	if rt.cache != nil {
-		rt.cache.store(wasm, m)
-	}
-	return m, nil
+	})
 }
