@@ -115,6 +115,7 @@ func newPoller() poller {
 	c.handle = C.uintptr_t(h)
 	t := (*C.struct_wb_target)(C.calloc(1, C.sizeof_struct_wb_target))
 	t.c = c
+	t.wake_fd = -1
 	return poller{cons: cons, handle: h, c: c, t: t}
 }
 

@@ -1,5 +1,5 @@
 #include <errno.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,32 +185,48 @@ int64_t wb_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-// wb_wait waits until epoll_fd has events (1), wake_fd is readable (2), or
-// the timeout passes (0). A negative timeout waits forever. The Go runtime
+// WB_WAKE_TAG marks the Waker's fd in a consumer's epoll set: libbpf's
+// own entries hold a ring index or a pointer there.
+#define WB_WAKE_TAG UINT64_MAX
+
+// wb_wait waits until the buffer has records (1), the Waker's fd wake_fd
+// is readable (2), or the timeout passes (0). A negative timeout waits
+// forever. The wait is one epoll_wait on libbpf's own epoll set, as
+// libbpf's poll functions do, with wake_fd added to it. The Go runtime
 // interrupts threads with signals (preemption), so EINTR is retried with
 // the time that is left, never with the whole timeout again.
-static int wb_wait(int epoll_fd, int wake_fd, int timeout_ms)
+static int wb_wait(struct wb_target *t, int wake_fd, int timeout_ms)
 {
-	struct pollfd fds[2] = {
-		{ .fd = epoll_fd, .events = POLLIN },
-		{ .fd = wake_fd, .events = POLLIN },
-	};
-	int64_t deadline = wb_now_ms() + timeout_ms;
+	struct epoll_event evs[64];
+	int64_t deadline = timeout_ms > 0 ? wb_now_ms() + timeout_ms : 0;
 	int left = timeout_ms, n;
 
+	if (wake_fd != t->wake_fd) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = WB_WAKE_TAG };
+
+		if (t->wake_fd >= 0)
+			epoll_ctl(t->epfd, EPOLL_CTL_DEL, t->wake_fd, NULL);
+		t->wake_fd = -1;
+		if (wake_fd >= 0) {
+			if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, wake_fd, &ev) < 0)
+				return -errno;
+			t->wake_fd = wake_fd;
+		}
+	}
 	for (;;) {
-		n = poll(fds, wake_fd >= 0 ? 2 : 1, left);
+		n = epoll_wait(t->epfd, evs, 64, left);
 		if (n >= 0 || errno != EINTR)
 			break;
-		if (timeout_ms >= 0) {
+		if (timeout_ms > 0) {
 			int64_t rem = deadline - wb_now_ms();
 			left = rem > 0 ? (int)rem : 0;
 		}
 	}
 	if (n < 0)
 		return -errno;
-	if (wake_fd >= 0 && fds[1].revents)
-		return 2;
+	for (int i = 0; i < n; i++)
+		if (evs[i].data.u64 == WB_WAKE_TAG)
+			return 2;
 	return n > 0 ? 1 : 0;
 }
 
@@ -225,7 +241,7 @@ int64_t wb_poll_batch(struct wb_target *t, int wake_fd, int timeout_ms, char *ds
 	if (c->busy)
 		return -EBUSY;
 	if (!c->has_pend) {
-		rc = wb_wait(t->epfd, wake_fd, timeout_ms);
+		rc = wb_wait(t, wake_fd, timeout_ms);
 		if (rc < 0)
 			return rc;
 		if (rc == 2)
@@ -256,7 +272,7 @@ int64_t wb_poll_classic(struct wb_target *t, int wake_fd, int timeout_ms, struct
 		return -EBUSY;
 	p->count = p->stopped = p->held = 0;
 	if (!c->has_pend) {
-		rc = wb_wait(t->epfd, wake_fd, timeout_ms);
+		rc = wb_wait(t, wake_fd, timeout_ms);
 		if (rc < 0)
 			return rc;
 		if (rc == 2)

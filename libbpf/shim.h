@@ -44,7 +44,8 @@ struct wb_target {
 	struct wb_consumer *c;
 	struct ring_buffer *rb;
 	struct perf_buffer *pb;
-	int epfd;
+	int epfd;    // libbpf's epoll set of the buffer
+	int wake_fd; // the Waker fd added to it (shim.c's wb_wait), or -1
 };
 
 void wb_install_print(void);
