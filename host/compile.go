@@ -25,8 +25,8 @@ import (
 // The engines' code generation settings, named in cache keys: a change to
 // engineConfig or to the tiers must change them.
 const (
-	engineFingerprint = "wasmtime-go/v39.0.1;epoch-interruption;cranelift"
-	quickFingerprint  = "wasmtime-go/v39.0.1;epoch-interruption;winch"
+	engineFingerprint = "wasmtime-go/v39.0.1;epoch-interruption;fixed-memory;cranelift"
+	quickFingerprint  = "wasmtime-go/v39.0.1;epoch-interruption;fixed-memory;winch"
 )
 
 // engineConfig is the configuration every engine of a runtime shares.
@@ -35,6 +35,10 @@ func engineConfig() *wasmtime.Config {
 	// Epoch interruption is how a guest is paused and stopped in Wasm code;
 	// it costs a load and compare at function entries and loop back-edges.
 	cfg.SetEpochInterruption(true)
+	// Linear memory grows in place: the polls keep a pointer to the
+	// guest's record buffer across the callbacks, and code need not reload
+	// the memory's base after a call.
+	wasmtimex.FixMemory(cfg)
 	return cfg
 }
 

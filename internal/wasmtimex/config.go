@@ -31,6 +31,11 @@ static int wbx_use_winch(wasm_config_t *c)
 	*p = WBX_STRATEGY_WINCH;
 	return 0;
 }
+
+static void wbx_fixed_memory(wasm_config_t *c)
+{
+	wasmtime_config_memory_may_move_set(c, false);
+}
 */
 import "C"
 
@@ -51,8 +56,7 @@ import (
 // Code compiled by Winch does not load into a Cranelift engine, nor the
 // other way round, whatever else the two configs share.
 func UseWinch(cfg *wasmtime.Config) error {
-	// wasmtime-go's Config begins with its *wasm_config_t.
-	raw := *(**C.wasm_config_t)(unsafe.Pointer(cfg))
+	raw := configPtr(cfg)
 	if raw == nil {
 		return errors.New("UseWinch: config already used")
 	}
@@ -60,4 +64,21 @@ func UseWinch(cfg *wasmtime.Config) error {
 		return errors.New("UseWinch: the libwasmtime linked in is not the one this package was written for (wasmtime-go v39.0.1)")
 	}
 	return nil
+}
+
+// FixMemory makes the linear memories of the engine created from cfg never
+// move (wasmtime's memory_may_move(false)): a memory grows in place, within
+// its reservation (4 GiB for a 32-bit memory: all of it), so a pointer
+// into it stays valid for the store's life, and compiled code need not
+// reload the base after a call.
+func FixMemory(cfg *wasmtime.Config) {
+	if raw := configPtr(cfg); raw != nil {
+		C.wbx_fixed_memory(raw)
+	}
+}
+
+// configPtr is cfg's wasm_config_t: wasmtime-go's Config begins with it
+// (nil once an engine was made from it).
+func configPtr(cfg *wasmtime.Config) *C.wasm_config_t {
+	return *(**C.wasm_config_t)(unsafe.Pointer(cfg))
 }

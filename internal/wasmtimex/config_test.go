@@ -56,3 +56,30 @@ func TestUseWinch(t *testing.T) {
 		t.Fatalf("spin() past its epoch deadline: %v, want an interrupt", err)
 	}
 }
+
+// FixMemory reaches the engine: code compiled for memories that never
+// move is refused by an engine whose memories may.
+func TestFixMemory(t *testing.T) {
+	wasm, err := wasmtime.Wat2Wasm(`(module (memory (export "memory") 1))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := wasmtime.NewConfig()
+	FixMemory(cfg)
+	fixed := wasmtime.NewEngineWithConfig(cfg)
+	defer fixed.Close()
+	m, err := wasmtime.NewModule(fixed, wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	code, err := m.Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	moving := wasmtime.NewEngine()
+	defer moving.Close()
+	if _, err := wasmtime.NewModuleDeserialize(moving, code); err == nil || !strings.Contains(err.Error(), "memory may move") {
+		t.Fatalf("an engine whose memories may move loaded code compiled for fixed memories (err %v)", err)
+	}
+}

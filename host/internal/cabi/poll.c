@@ -141,11 +141,13 @@ static int32_t export_func(struct wb_maptab *t, wasmtime_caller_t *caller, struc
 }
 
 // deliver is a classic poll's wb_classic fn: it copies the record into the
-// guest's buffer (cut to max) and calls the guest's callback.
+// guest's buffer (cut to max) and calls the guest's callback. The buffer
+// was checked once: the guest's memory never moves (host.engineConfig)
+// nor shrinks, however the callbacks grow it.
 struct deliver {
-	struct wb_maptab *t;
 	wasmtime_context_t *ctx;
 	wasmtime_func_t fn;
+	uint8_t *buf;
 	int32_t cb_ctx;
 	uint32_t data, max;
 	int failed; // 1: a trap or error, 2: proc_exit(status)
@@ -156,17 +158,12 @@ struct deliver {
 static int deliver(void *p, void *rec, uint32_t size)
 {
 	struct deliver *d = p;
-	// The guest may have grown, and so moved, its memory in the last callback.
-	uint8_t *base = wasmtime_memory_data(d->ctx, &d->t->mem);
-	size_t len = wasmtime_memory_data_size(d->ctx, &d->t->mem);
 	uint32_t n = size < d->max ? size : d->max;
 	wasmtime_val_raw_t vals[3];
 	wasm_trap_t *trap = NULL;
 	wasmtime_error_t *err;
 
-	if ((uint64_t)d->data + d->max > len)
-		return -EFAULT; // cannot happen: memory does not shrink
-	memcpy(base + d->data, rec, n);
+	memcpy(d->buf, rec, n);
 	memset(vals, 0, sizeof(vals));
 	vals[0].i32 = d->cb_ctx;
 	vals[1].i32 = (int32_t)d->data;
@@ -216,14 +213,14 @@ static int32_t classic(struct wb_maptab *t, wasmtime_caller_t *caller, struct wb
 		       uint32_t data, uint32_t max, int32_t timeout)
 {
 	int64_t deadline = wb_now_ms() + timeout;
-	struct deliver d = { .t = t, .ctx = wasmtime_caller_context(caller), .cb_ctx = cb_ctx, .data = data, .max = max };
+	struct deliver d = { .ctx = wasmtime_caller_context(caller), .cb_ctx = cb_ctx, .data = data, .max = max };
 	struct wb_classic cl = { .fn = deliver, .ctx = &d, .raised = t->raised };
 	struct wb_target *tg;
 	int32_t rc, done = 0; // records delivered by consumes that a pause interrupted
 
 	if (!(tg = consumer(t, r, &rc)))
 		return rc;
-	if (!guest_range(t, caller, data, max)) {
+	if (!(d.buf = guest_range(t, caller, data, max))) {
 		r->key1 = "data", r->val1 = data, r->key2 = "max_size", r->val2 = (int32_t)max;
 		return refuse(t, r, EFAULT, "data range outside guest memory");
 	}
@@ -276,7 +273,6 @@ static int32_t batch(struct wb_maptab *t, wasmtime_caller_t *caller, struct wb_p
 	if (size < 8)
 		return refuse(t, r, EINVAL, "batch buffer smaller than 8 bytes");
 	for (;;) {
-		// No guest code runs during the call (nor during a pause): dst stays put.
 		int64_t n = wb_poll_batch(tg, t->wake_fd, timeout, (char *)dst, (uint32_t)size);
 
 		if (n != WB_WOKEN)
