@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -26,12 +27,20 @@ func DefaultCacheDir() (string, error) {
 // is native code the engine will run, so it is only used if its checksum
 // matches and wasmtime accepts it for the engine; anything else is deleted
 // and compiled again.
+//
+// An entry is wasmtime's serialized module (an ELF image) followed by a
+// trailer: the image's SHA-256, then cacheMagic. wasmtime maps the image
+// from the file and reads only what its ELF header describes, so the code
+// of a cached module is shared with the page cache and resident only where
+// it runs, and the Go heap never holds it.
 type codeCache struct {
 	dir string
 }
 
-// cacheMagic starts every entry; the SHA-256 of the payload follows it.
-var cacheMagic = []byte("wasm-bpf code cache 1\n")
+// cacheMagic ends every entry.
+var cacheMagic = []byte("wasm-bpf code cache 2\n")
+
+const trailerSize = sha256.Size + len("wasm-bpf code cache 2\n")
 
 func newCodeCache(dir string) (*codeCache, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -52,21 +61,37 @@ func (c *codeCache) path(fingerprint string, key [sha256.Size]byte) string {
 
 func (c *codeCache) load(engine *wasmtime.Engine, fingerprint string, key [sha256.Size]byte) *wasmtime.Module {
 	path := c.path(fingerprint, key)
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil
 	}
-	payload, ok := bytes.CutPrefix(data, cacheMagic)
-	if ok && len(payload) >= sha256.Size {
-		sum, code := payload[:sha256.Size], payload[sha256.Size:]
-		if got := sha256.Sum256(code); bytes.Equal(sum, got[:]) {
-			if m, err := wasmtime.NewModuleDeserialize(engine, code); err == nil {
-				return m
-			}
+	defer f.Close()
+	if intact(f) {
+		if m, err := wasmtime.NewModuleDeserializeFile(engine, path); err == nil {
+			return m
 		}
 	}
 	os.Remove(path) // corrupt or stale: compile again and rewrite
 	return nil
+}
+
+// intact checks an entry's trailer and checksum, reading the file through
+// a small buffer: its pages are not mapped into the process.
+func intact(f *os.File) bool {
+	info, err := f.Stat()
+	if err != nil || info.Size() < int64(trailerSize) {
+		return false
+	}
+	size := info.Size() - int64(trailerSize)
+	trailer := make([]byte, trailerSize)
+	if _, err := f.ReadAt(trailer, size); err != nil || !bytes.Equal(trailer[sha256.Size:], cacheMagic) {
+		return false
+	}
+	h := sha256.New()
+	if _, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, size), make([]byte, 64<<10)); err != nil {
+		return false
+	}
+	return bytes.Equal(h.Sum(nil), trailer[:sha256.Size])
 }
 
 func (c *codeCache) store(fingerprint string, key [sha256.Size]byte, code []byte) error {
@@ -75,7 +100,7 @@ func (c *codeCache) store(fingerprint string, key [sha256.Size]byte, code []byte
 	if err != nil {
 		return fmt.Errorf("compile cache: %w", err)
 	}
-	_, err = f.Write(append(append(append([]byte{}, cacheMagic...), sum[:]...), code...))
+	_, err = f.Write(append(append(code, sum[:]...), cacheMagic...))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
