@@ -42,6 +42,8 @@ struct wb_maptab {
 	wasmtime_func_t sample; // the last table function that passed the type check
 	wasmtime_func_t callback; // the callback-wrapper's export, type-checked
 	uint8_t have_table, have_sample, have_callback;
+	uint8_t *base; // the guest's memory, which never moves (host.engineConfig)
+	size_t len;    // its length when last asked: it only grows
 	int closing; // the host put off closing an object until its polls return
 };
 

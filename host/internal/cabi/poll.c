@@ -48,15 +48,19 @@ static struct wb_target *consumer(struct wb_maptab *t, struct wb_pollreq *r, int
 }
 
 // guest_range points at guest[ptr:ptr+size], or is NULL if that is not
-// all inside guest memory.
+// all inside guest memory. The memory never moves and only grows: a range
+// inside its last known length needs no call into wasmtime.
 static uint8_t *guest_range(struct wb_maptab *t, wasmtime_caller_t *caller, uint32_t ptr, uint32_t size)
 {
-	uint8_t *base;
-	size_t len;
-
-	if (!wb_guest_memory(t, caller, &base, &len) || (uint64_t)ptr + size > len)
-		return NULL;
-	return base + ptr;
+	if (!t->base || (uint64_t)ptr + size > t->len) {
+		if (!wb_guest_memory(t, caller, &t->base, &t->len)) {
+			t->base = NULL;
+			return NULL;
+		}
+		if ((uint64_t)ptr + size > t->len)
+			return NULL;
+	}
+	return t->base + ptr;
 }
 
 static int is_sample_func(wasmtime_context_t *ctx, const wasmtime_func_t *f)
