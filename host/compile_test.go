@@ -23,20 +23,26 @@ func spinModule(t *testing.T) []byte {
 }
 
 // moduleOf starts a guest of wasm and returns the module it runs, and the
-// guest (terminate it when done).
+// guest (stop it when done).
 func moduleOf(t *testing.T, rt *Runtime, wasm []byte) (*module, *Instance) {
 	t.Helper()
 	inst, err := rt.Start(context.Background(), wasm, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt.mods.mu.Lock()
-	defer rt.mods.mu.Unlock()
-	m := rt.mods.byKey[sha256.Sum256(wasm)]
-	if m == nil {
-		t.Fatal("the running guest's module is not shared")
+	return inst.mod, inst
+}
+
+// startAs starts a guest of wasm and checks which compiler made its code
+// and whether it came from the cache; it stops the guest.
+func startAs(t *testing.T, rt *Runtime, wasm []byte, compiler string, cached bool, when string) {
+	t.Helper()
+	m, inst := moduleOf(t, rt, wasm)
+	if m.compiler() != compiler || m.cached != cached {
+		t.Fatalf("%s: compiler %s, from the cache %v; want %s, %v", when, m.compiler(), m.cached, compiler, cached)
 	}
-	return m, inst
+	inst.Terminate()
+	inst.Wait()
 }
 
 func cacheEntries(t *testing.T, dir string) int {
@@ -59,7 +65,10 @@ func TestModuleShared(t *testing.T) {
 	wasm := spinModule(t)
 	a, ia := moduleOf(t, rt, wasm)
 	b, ib := moduleOf(t, rt, wasm)
-	if a != b || a.refs != 2 {
+	rt.mods.mu.Lock()
+	shared := rt.mods.byKey[sha256.Sum256(wasm)] == a
+	rt.mods.mu.Unlock()
+	if a != b || a.refs != 2 || !shared {
 		t.Fatalf("two guests of one module: modules %p and %p, refs %d; want one module, 2 refs", a, b, a.refs)
 	}
 	ia.Terminate()
@@ -103,12 +112,7 @@ func TestCompileTiers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, inst = moduleOf(t, next, wasm)
-	if m.quick || !m.cached {
-		t.Fatalf("next runtime: compiler %s, from the cache %v; want cranelift, from the cache", m.compiler(), m.cached)
-	}
-	inst.Terminate()
-	inst.Wait()
+	startAs(t, next, wasm, "cranelift", true, "next runtime")
 	next.Close()
 
 	// Precompile, into an empty cache.
@@ -121,12 +125,7 @@ func TestCompileTiers(t *testing.T) {
 	if err := rt.Precompile(wasm); err != nil {
 		t.Fatal(err)
 	}
-	m, inst = moduleOf(t, rt, wasm)
-	if m.quick || !m.cached {
-		t.Fatalf("after Precompile: compiler %s, from the cache %v; want cranelift, from the cache", m.compiler(), m.cached)
-	}
-	inst.Terminate()
-	inst.Wait()
+	startAs(t, rt, wasm, "cranelift", true, "after Precompile")
 	if err := rt.Precompile([]byte("not wasm")); err == nil {
 		t.Fatal("Precompile of a file that is not wasm succeeded")
 	}

@@ -13,6 +13,7 @@ import (
 
 // Instance is one running guest.
 type Instance struct {
+	mod  *module // the compiled module it runs
 	ctl  *control
 	done chan struct{}
 	code int
@@ -46,7 +47,7 @@ func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instanc
 	}
 	store := wasmtime.NewStore(mod.engine)
 	g := newGuest(store, ctl, cfg)
-	inst := &Instance{ctl: ctl, done: make(chan struct{})}
+	inst := &Instance{mod: mod, ctl: ctl, done: make(chan struct{})}
 	linker, streams, err := rt.prepare(g, mod.engine, module)
 	if err != nil {
 		store.Close()

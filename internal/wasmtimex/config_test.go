@@ -7,39 +7,54 @@ import (
 	"github.com/bytecodealliance/wasmtime-go/v39"
 )
 
+// compile compiles wat with an engine made from cfg and returns the
+// engine, the module and its serialized code.
+func compile(t *testing.T, cfg *wasmtime.Config, wat string) (*wasmtime.Engine, *wasmtime.Module, []byte) {
+	t.Helper()
+	wasm, err := wasmtime.Wat2Wasm(wat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := wasmtime.NewEngineWithConfig(cfg)
+	t.Cleanup(engine.Close)
+	m, err := wasmtime.NewModule(engine, wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	code, err := m.Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return engine, m, code
+}
+
+// refusedBy checks that an engine made from cfg refuses code, for a reason
+// that names want.
+func refusedBy(t *testing.T, cfg *wasmtime.Config, code []byte, want string) {
+	t.Helper()
+	engine := wasmtime.NewEngineWithConfig(cfg)
+	defer engine.Close()
+	if _, err := wasmtime.NewModuleDeserialize(engine, code); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("an engine of other settings loaded the code (err %v), want a refusal naming %q", err, want)
+	}
+}
+
 // An engine configured by UseWinch compiles with Winch: its code is
 // refused by a Cranelift engine of the same settings for its calling
 // convention, and it still runs, and still stops at an epoch deadline.
 func TestUseWinch(t *testing.T) {
-	wasm, err := wasmtime.Wat2Wasm(`(module
-	  (func (export "answer") (result i32) i32.const 42)
-	  (func (export "spin") (loop br 0)))`)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := wasmtime.NewConfig()
 	cfg.SetEpochInterruption(true)
 	if err := UseWinch(cfg); err != nil {
 		t.Fatal(err)
 	}
-	winch := wasmtime.NewEngineWithConfig(cfg)
-	defer winch.Close()
-	m, err := wasmtime.NewModule(winch, wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	code, err := m.Serialize()
-	if err != nil {
-		t.Fatal(err)
-	}
+	winch, m, code := compile(t, cfg, `(module
+	  (func (export "answer") (result i32) i32.const 42)
+	  (func (export "spin") (loop br 0)))`)
 	ccfg := wasmtime.NewConfig()
 	ccfg.SetEpochInterruption(true)
-	cranelift := wasmtime.NewEngineWithConfig(ccfg)
-	defer cranelift.Close()
-	if _, err := wasmtime.NewModuleDeserialize(cranelift, code); err == nil || !strings.Contains(err.Error(), "Winch") {
-		t.Fatalf("a Cranelift engine loaded the code of a UseWinch engine (err %v): UseWinch did not select Winch", err)
-	}
+	refusedBy(t, ccfg, code, "Winch")
 
 	store := wasmtime.NewStore(winch)
 	defer store.Close()
@@ -60,26 +75,8 @@ func TestUseWinch(t *testing.T) {
 // FixMemory reaches the engine: code compiled for memories that never
 // move is refused by an engine whose memories may.
 func TestFixMemory(t *testing.T) {
-	wasm, err := wasmtime.Wat2Wasm(`(module (memory (export "memory") 1))`)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := wasmtime.NewConfig()
 	FixMemory(cfg)
-	fixed := wasmtime.NewEngineWithConfig(cfg)
-	defer fixed.Close()
-	m, err := wasmtime.NewModule(fixed, wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	code, err := m.Serialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	moving := wasmtime.NewEngine()
-	defer moving.Close()
-	if _, err := wasmtime.NewModuleDeserialize(moving, code); err == nil || !strings.Contains(err.Error(), "memory may move") {
-		t.Fatalf("an engine whose memories may move loaded code compiled for fixed memories (err %v)", err)
-	}
+	_, _, code := compile(t, cfg, `(module (memory (export "memory") 1))`)
+	refusedBy(t, wasmtime.NewConfig(), code, "memory may move")
 }
