@@ -144,10 +144,11 @@ func writeBytes(t *testing.T, dir, name string, b []byte) string {
 	return path
 }
 
-// The compile cache: a first run starts on Winch's code and caches it, a
-// later run uses what the cache holds (Cranelift's code once it is there:
-// `wasm-bpf compile` puts it there at once), a corrupt entry is ignored
-// and rewritten, never run, and --no-cache neither reads nor writes.
+// The compile cache: a first run starts on Winch's code (and caches it, and
+// Cranelift's, in the background: a run as short as this one may end
+// first), a later run uses what the cache holds (`wasm-bpf compile` puts
+// Cranelift's code there at once), a corrupt entry is ignored and
+// rewritten, never run, and --no-cache neither reads nor writes.
 func TestCLICompileCache(t *testing.T) {
 	cache := t.TempDir()
 	t.Setenv("XDG_CACHE_HOME", cache)
@@ -178,9 +179,6 @@ func TestCLICompileCache(t *testing.T) {
 	}
 	if l := runHello(); !strings.Contains(l, "compiler=winch from_cache=false") {
 		t.Fatalf("first run: %s", l)
-	}
-	if len(entries()) == 0 {
-		t.Fatal("the first run cached nothing")
 	}
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"wasm-bpf", "compile", hello}, nil, &stdout, &stderr); code != 0 {

@@ -77,6 +77,29 @@ type modules struct {
 	compiling map[[sha256.Size]byte]chan struct{}
 	optimize  chan struct{} // one background compile at a time: each takes a core and much memory
 	closed    bool          // the runtime is closed: background compiles are dropped
+	writes    sync.WaitGroup
+}
+
+// write runs store unless the runtime is closed; Close waits for it.
+func (ms *modules) write(store func()) {
+	ms.mu.Lock()
+	if ms.closed {
+		ms.mu.Unlock()
+		return
+	}
+	ms.writes.Add(1)
+	ms.mu.Unlock()
+	defer ms.writes.Done()
+	store()
+}
+
+// close stops background compiles from touching the cache, once the
+// writes in progress are done.
+func (ms *modules) close() {
+	ms.mu.Lock()
+	ms.closed = true
+	ms.mu.Unlock()
+	ms.writes.Wait()
 }
 
 // module returns wasm's compiled module, shared, compiled or loaded from
@@ -107,6 +130,10 @@ func (rt *Runtime) module(wasm []byte) (*module, error) {
 		if err == nil {
 			m.refs = 1
 			ms.byKey[key] = m
+			if m.quick {
+				m.refs++ // the background compile's
+				go rt.optimize(m, wasm)
+			}
 		}
 		ms.mu.Unlock()
 		return m, err
@@ -149,7 +176,6 @@ func (rt *Runtime) load(key [sha256.Size]byte, wasm []byte) (*module, error) {
 	if mod.m = rt.cache.load(rt.quick, quickFingerprint, key); mod.m != nil {
 		mod.cached = true
 	} else if m, err := wasmtime.NewModule(rt.quick, wasm); err == nil {
-		rt.cacheModule(quickFingerprint, key, m)
 		mod.m = m
 	} else {
 		// Winch lacks something the module uses: Cranelift compiles it.
@@ -159,7 +185,6 @@ func (rt *Runtime) load(key [sha256.Size]byte, wasm []byte) (*module, error) {
 		}
 		return &module{m: m, engine: rt.engine, key: key}, nil
 	}
-	go rt.optimize(mod, wasm)
 	return mod, nil
 }
 
@@ -181,19 +206,24 @@ func (rt *Runtime) cacheModule(fingerprint string, key [sha256.Size]byte, m *was
 	return rt.cache.store(fingerprint, key, code)
 }
 
-// optimize compiles quick's module with Cranelift for the cache, on one
-// thread at the lowest CPU priority (nice 19) so that it takes only time
-// the guests leave idle. Guests started later load the result.
+// optimize caches quick's code (Winch's, unless the cache had it), then
+// compiles the module with Cranelift for the cache, on one thread at the
+// lowest CPU priority (nice 19) so that it takes only time the guests
+// leave idle. Guests started later load the result.
 func (rt *Runtime) optimize(quick *module, wasm []byte) {
+	// The thread ends with the goroutine, and its priority with it.
+	runtime.LockOSThread()
+	syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), 19)
+	if !quick.cached {
+		rt.mods.write(func() { rt.cacheModule(quickFingerprint, quick.key, quick.m) })
+	}
+	rt.release(quick)
 	select {
 	case rt.mods.optimize <- struct{}{}:
 		defer func() { <-rt.mods.optimize }()
 	case <-rt.stopTick:
 		return
 	}
-	// The thread ends with the goroutine, and its priority with it.
-	runtime.LockOSThread()
-	syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), 19)
 	cfg := engineConfig()
 	cfg.SetParallelCompilation(false) // compiles the same code, on this thread only
 	engine := wasmtime.NewEngineWithConfig(cfg)
@@ -207,15 +237,12 @@ func (rt *Runtime) optimize(quick *module, wasm []byte) {
 	if err != nil {
 		return
 	}
+	rt.mods.write(func() { rt.cache.store(engineFingerprint, quick.key, code) })
 	rt.mods.mu.Lock()
-	defer rt.mods.mu.Unlock()
-	if rt.mods.closed {
-		return // nothing touches the cache after Close
-	}
-	rt.cache.store(engineFingerprint, quick.key, code)
 	if rt.mods.byKey[quick.key] == quick {
 		delete(rt.mods.byKey, quick.key) // the next start loads Cranelift's code
 	}
+	rt.mods.mu.Unlock()
 }
 
 // errNoCache is Precompile's error on a runtime without a compile cache.

@@ -95,9 +95,7 @@ func (rt *Runtime) Close() {
 		}
 		rt.mu.Unlock()
 		rt.guests.Wait()
-		rt.mods.mu.Lock()
-		rt.mods.closed = true
-		rt.mods.mu.Unlock()
+		rt.mods.close()
 		close(rt.stopTick)
 		<-rt.tickDone
 		rt.engine.Close()
