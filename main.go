@@ -163,6 +163,14 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		MaxLinks:       c.Int("max-links"),
 	})
 	done()
+	if len(wasm) >= 1<<20 {
+		// A large module's bytes (a Go guest's are megabytes) are not needed
+		// any more: give them back now rather than when the scavenger gets
+		// to them, while the guest starts on its own thread. (For a small
+		// module the collection costs more pages than it frees.)
+		wasm = nil
+		debug.FreeOSMemory()
+	}
 	if err != nil {
 		return 1, fmt.Errorf("%s: %w", path, err)
 	}
