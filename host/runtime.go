@@ -24,7 +24,8 @@ type RuntimeConfig struct {
 
 // Runtime compiles and runs guests. Create one per process and start any
 // number of guests from it, concurrently; they share the engine and the
-// compile cache, and nothing else.
+// compile cache, and the compiled code of a module while any of its guests
+// runs, and nothing else.
 type Runtime struct {
 	engine *wasmtime.Engine // Cranelift: the code of the cache, or of every start without it
 	quick  *wasmtime.Engine // Winch, for modules the cache lacks; nil: none (no cache)
