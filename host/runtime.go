@@ -20,16 +20,22 @@ var ErrClosed = errors.New("runtime is closed")
 type RuntimeConfig struct {
 	// CacheDir keeps compiled guests between runs, keyed by the module's
 	// hash and the engine's version and settings; "" disables the cache.
-	// DefaultCacheDir is the usual place.
+	// DefaultCacheDir is the usual place. With a cache, a module it lacks
+	// starts at once on code from wasmtime's baseline compiler while its
+	// optimized code is compiled in the background for later starts (see
+	// Precompile); without one, every start compiles optimized code.
 	CacheDir string
 }
 
 // Runtime compiles and runs guests. Create one per process and start any
 // number of guests from it, concurrently; they share the engine and the
-// compile cache, and nothing else.
+// compile cache, and the compiled code of a module while any of its guests
+// runs, and nothing else.
 type Runtime struct {
-	engine *wasmtime.Engine
-	cache  *codeCache // nil: no cache
+	engine *wasmtime.Engine // Cranelift: the code of the cache, or of every start without it
+	quick  *wasmtime.Engine // Winch, for modules the cache lacks; nil: none (no cache)
+	cache  *codeCache       // nil: no cache
+	mods   modules
 
 	stopTick  chan struct{}
 	tickDone  chan struct{}
@@ -38,33 +44,35 @@ type Runtime struct {
 	mu     sync.Mutex
 	live   map[*Instance]struct{}
 	closed bool
-	starts sync.WaitGroup // Starts in progress: they compile with the engine
+	starts sync.WaitGroup // Starts in progress: they compile with the engines
 	guests sync.WaitGroup
 }
 
 // NewRuntime creates a runtime.
 func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
-	ecfg := wasmtime.NewConfig()
-	// Epoch interruption is how a guest is paused and stopped in Wasm code;
-	// it costs a load and compare at function entries and loop back-edges.
-	ecfg.SetEpochInterruption(true)
 	rt := &Runtime{
-		engine:   wasmtime.NewEngineWithConfig(ecfg),
+		engine:   wasmtime.NewEngineWithConfig(engineConfig()),
 		stopTick: make(chan struct{}),
 		tickDone: make(chan struct{}),
 		live:     map[*Instance]struct{}{},
+		mods: modules{
+			byKey:     map[[32]byte]*module{},
+			compiling: map[[32]byte]chan struct{}{},
+			optimize:  make(chan struct{}, 1),
+		},
 	}
 	if err := rt.startWASI(); err != nil {
 		rt.engine.Close()
 		return nil, fmt.Errorf("WASI: %w", err)
 	}
 	if cfg.CacheDir != "" {
-		c, err := newCodeCache(cfg.CacheDir, engineFingerprint)
+		c, err := newCodeCache(cfg.CacheDir)
 		if err != nil {
 			rt.engine.Close()
 			return nil, err
 		}
 		rt.cache = c
+		rt.quick = quickEngine()
 	}
 	go rt.tick()
 	return rt, nil
@@ -118,12 +126,15 @@ func (rt *Runtime) tick() {
 			return
 		case <-t.C:
 			rt.engine.IncrementEpoch()
+			if rt.quick != nil {
+				rt.quick.IncrementEpoch()
+			}
 		}
 	}
 }
 
 // Close stops every guest still running, waits for them to end and for
-// the Starts in progress to return (ErrClosed), and releases the engine.
+// the Starts in progress to return (ErrClosed), and releases the engines.
 // Start after Close returns ErrClosed.
 func (rt *Runtime) Close() {
 	rt.closeOnce.Do(func() {
@@ -135,14 +146,18 @@ func (rt *Runtime) Close() {
 		rt.mu.Unlock()
 		rt.starts.Wait()
 		rt.guests.Wait()
+		rt.mods.close()
 		close(rt.stopTick)
 		<-rt.tickDone
 		rt.engine.Close()
+		if rt.quick != nil {
+			rt.quick.Close()
+		}
 	})
 }
 
-// use marks a Start in progress, so that Close leaves the engine until it
-// is done; it fails once Close has begun.
+// use marks a Start in progress, so that Close leaves the engines until
+// it is done; it fails once Close has begun.
 func (rt *Runtime) use() error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
@@ -151,25 +166,4 @@ func (rt *Runtime) use() error {
 	}
 	rt.starts.Add(1)
 	return nil
-}
-
-// engineFingerprint names the engine's code generation settings in cache
-// keys: a change to NewRuntime's configuration must change it.
-const engineFingerprint = "wasmtime-go/v39.0.1;epoch-interruption"
-
-// compile returns the compiled module, from the cache when it holds it.
-func (rt *Runtime) compile(wasm []byte) (*wasmtime.Module, error) {
-	if rt.cache != nil {
-		if m := rt.cache.load(rt.engine, wasm); m != nil {
-			return m, nil
-		}
-	}
-	m, err := wasmtime.NewModule(rt.engine, wasm)
-	if err != nil {
-		return nil, err
-	}
-	if rt.cache != nil {
-		rt.cache.store(wasm, m)
-	}
-	return m, nil
 }
