@@ -249,8 +249,13 @@ func (rt *Runtime) optimize(quick *module, wasm []byte) {
 var errNoCache = errors.New("the runtime has no compile cache (RuntimeConfig.CacheDir)")
 
 // Precompile compiles wasm with Cranelift into the runtime's compile
-// cache, so that the first start of it runs optimized code at once.
+// cache, so that the first start of it runs optimized code at once. After
+// Close it returns ErrClosed.
 func (rt *Runtime) Precompile(wasm []byte) error {
+	if err := rt.use(); err != nil {
+		return err
+	}
+	defer rt.starts.Done()
 	if err := checkHeader(wasm); err != nil {
 		return err
 	}

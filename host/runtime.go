@@ -13,7 +13,7 @@ import (
 // running Wasm notices a pause, a stop or its CPU limit within one tick.
 const epochTick = 10 * time.Millisecond
 
-// ErrClosed is returned by Start after Close.
+// ErrClosed is returned by Start and Precompile after Close.
 var ErrClosed = errors.New("runtime is closed")
 
 // RuntimeConfig configures a Runtime.
@@ -44,7 +44,7 @@ type Runtime struct {
 	mu     sync.Mutex
 	live   map[*Instance]struct{}
 	closed bool
-	starts sync.WaitGroup // Starts in progress: they compile with the engines
+	starts sync.WaitGroup // Starts and Precompiles in progress: they compile with the engines
 	guests sync.WaitGroup
 }
 
@@ -134,8 +134,8 @@ func (rt *Runtime) tick() {
 }
 
 // Close stops every guest still running, waits for them to end and for
-// the Starts in progress to return (ErrClosed), and releases the engines.
-// Start after Close returns ErrClosed.
+// the Starts and Precompiles in progress to return, and releases the
+// engines. Start and Precompile after Close return ErrClosed.
 func (rt *Runtime) Close() {
 	rt.closeOnce.Do(func() {
 		rt.mu.Lock()
@@ -156,8 +156,8 @@ func (rt *Runtime) Close() {
 	})
 }
 
-// use marks a Start in progress, so that Close leaves the engines until
-// it is done; it fails once Close has begun.
+// use marks a Start or Precompile in progress, so that Close leaves the
+// engines until it is done; it fails once Close has begun.
 func (rt *Runtime) use() error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
