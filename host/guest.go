@@ -117,23 +117,20 @@ func (g *guest) mapRef(fd int32) *mapRef {
 	return nil
 }
 
-// memory is the guest's linear memory now; it may move when the guest
-// grows it, so it is fetched again after every call into the guest. A
-// guest without memory gets an empty one: every pointer is then refused.
-// s is the calling host function's Caller, or the store for code that has
-// none (the batched poll's Go path, reached from C).
-func (g *guest) memory(s wasmtime.Storelike) guestmem.Memory {
+// memory is the guest's linear memory now, seen from a host function's
+// Caller. It never moves (engineConfig) but grows, so its length is asked
+// again on every call. A guest without memory gets an empty one: every
+// pointer is then refused.
+func (g *guest) memory(c *wasmtime.Caller) guestmem.Memory {
 	if g.mem == nil {
-		if c, ok := s.(*wasmtime.Caller); ok {
-			if e := c.GetExport("memory"); e != nil {
-				g.mem = e.Memory()
-			}
+		if e := c.GetExport("memory"); e != nil {
+			g.mem = e.Memory()
 		}
 		if g.mem == nil {
 			return nil
 		}
 	}
-	return guestmem.Memory(g.mem.UnsafeData(s))
+	return guestmem.Memory(g.mem.UnsafeData(c))
 }
 
 // refuse logs why a host call was refused, at debug level (a bad
