@@ -61,10 +61,6 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 			optimize:  make(chan struct{}, 1),
 		},
 	}
-	if err := rt.startWASI(); err != nil {
-		rt.engine.Close()
-		return nil, fmt.Errorf("WASI: %w", err)
-	}
 	if cfg.CacheDir != "" {
 		c, err := newCodeCache(cfg.CacheDir)
 		if err != nil {
@@ -75,40 +71,52 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 		rt.quick = quickEngine()
 	}
 	go rt.tick()
+	if err := rt.startWASI(); err != nil {
+		rt.Close()
+		return nil, fmt.Errorf("WASI: %w", err)
+	}
 	return rt, nil
 }
 
-// wasiWarmup calls one WASI function that wasmtime serves.
-const wasiWarmup = `(module
-  (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
+// wasiWarmup is a module that calls one WASI function that wasmtime
+// serves; wasiWarmupWat is its text (warmup_test.go checks that they
+// agree). Bytes rather than text: parsing text would page in wasmtime's
+// text parser at every start.
+var wasiWarmup = []byte("\x00asm\x01\x00\x00\x00" +
+	"\x01\x0a\x02\x60\x02\x7f\x7f\x01\x7f\x60\x00\x00" + // types: (i32, i32) -> i32, () -> ()
+	"\x02\x28\x01\x16wasi_snapshot_preview1\x0dfd_fdstat_get\x00\x00" + // import
+	"\x03\x02\x01\x01\x05\x03\x01\x00\x01" + // func run; memory 1
+	"\x07\x10\x02\x06memory\x02\x00\x03run\x00\x01" + // exports
+	"\x0a\x0b\x01\x09\x00\x41\x01\x41\x00\x10\x00\x1a\x0b") // run's code
+
+const wasiWarmupWat = `(module
+  (import "wasi_snapshot_preview1" "fd_fdstat_get" (func (param i32 i32) (result i32)))
   (memory (export "memory") 1)
-  (func (export "run") (drop (call $fdstat (i32.const 1) (i32.const 0)))))`
+  (func (export "run") (drop (call 0 (i32.const 1) (i32.const 0)))))`
 
 // startWASI makes wasmtime create the state its WASI keeps for the whole
 // process (an async runtime, with its own file descriptors) now: wasmtime
 // creates it at the first WASI call a guest makes, and aborts the process
 // if that fails, as it does once a guest has used up the process's file
-// descriptors.
+// descriptors. The module comes from the compile cache as guests' do:
+// compiling it at every start paged in Cranelift (about 5 MB of RSS) and
+// cost a compile.
 func (rt *Runtime) startWASI() error {
-	wasm, err := wasmtime.Wat2Wasm(wasiWarmup)
+	mod, err := rt.module(wasiWarmup)
 	if err != nil {
 		return err
 	}
-	module, err := wasmtime.NewModule(rt.engine, wasm)
-	if err != nil {
-		return err
-	}
-	defer module.Close()
-	store := wasmtime.NewStore(rt.engine)
+	defer rt.release(mod)
+	store := wasmtime.NewStore(mod.engine)
 	defer store.Close()
-	store.SetEpochDeadline(1) // the epoch does not advance before tick runs
+	store.SetEpochDeadline(1 << 32) // our own code, which never loops: no deadline
 	store.SetWasi(wasmtime.NewWasiConfig())
-	linker := wasmtime.NewLinker(rt.engine)
+	linker := wasmtime.NewLinker(mod.engine)
 	defer linker.Close()
 	if err := linker.DefineWasi(); err != nil {
 		return err
 	}
-	inst, err := linker.Instantiate(store, module)
+	inst, err := linker.Instantiate(store, mod.m)
 	if err != nil {
 		return err
 	}
