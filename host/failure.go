@@ -18,8 +18,9 @@ import (
 // wasm_bpf_ext.wasm_bpf_last_error (docs/abi.md); the embedder reads the
 // same line in its log. Failures of wasm_bpf_map_operate, served in C
 // entirely, are recorded by host/internal/cabi; the others here (the
-// polls, also served in C, report theirs: pollHost). Either way, only a failure writes the record: a call that
-// succeeds leaves it as it was, as errno.
+// polls, also served in C, report theirs: pollHost). Either way, only a
+// failure writes the record: a call that succeeds leaves it as it was, as
+// errno.
 
 // lastError is the cause of the guest's last failure that the Go side
 // recorded.
