@@ -235,15 +235,16 @@ fi
 [ -e "$store/parity/.built" ] || die "$store holds no parity guests (run scripts/parity.sh with PARITY_GUESTS=$store/parity)"
 
 # The test binaries: static, as the VM has no libraries (e2e links libbpf
-# and wasmtime, as the release binary does).
-CGO_ENABLED=0 go test -c -o "$work/examples.test" ./examples
-CGO_ENABLED=1 CGO_LDFLAGS="$(pkg-config --static --libs libbpf)" \
-	go test -c -tags netgo,osusergo -ldflags "-linkmode external -extldflags -static" \
-	-o "$work/e2e.test" ./e2e 2>"$work/e2e-build.log" ||
-	{
-		cat "$work/e2e-build.log" >&2
-		die "go test -c ./e2e failed"
-	}
+# and wasmtime, as the release binary does; examples' tests link libbpf).
+for pkg in examples e2e; do
+	CGO_ENABLED=1 CGO_LDFLAGS="$(pkg-config --static --libs libbpf)" \
+		go test -c -tags netgo,osusergo -ldflags "-linkmode external -extldflags -static" \
+		-o "$work/$pkg.test" ./$pkg 2>"$work/$pkg-build.log" ||
+		{
+			cat "$work/$pkg-build.log" >&2
+			die "go test -c ./$pkg failed"
+		}
+done
 
 # The common initramfs: busybox, the host's tools that the tests and
 # parity.sh run (with their libraries), wasm-bpf, the test binaries where
