@@ -12,10 +12,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/wasm-bpf/wasm-bpf/host"
 	"github.com/wasm-bpf/wasm-bpf/libbpf"
@@ -89,7 +93,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			ArgsUsage: "MODULE.wasm|REF [ARGS...]",
 			Flags:     runFlags(),
 			Action:    action,
-		}, genCommand(), newCommand(), inspectCommand(), versionCommand(),
+		}, compileCommand(), genCommand(), newCommand(), inspectCommand(), versionCommand(),
 			pushCommand(), pullCommand(), imagesCommand(), loginCommand(), signCommand(), generateKeyPairCommand()},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
@@ -178,6 +182,7 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		}
 	}
 	defer rt.Close()
+	done := compileNotice(stderr, filepath.Base(path), rcfg.CacheDir != "", compileNoticeDelay)
 	inst, err := rt.Start(ctx, wasm, host.Config{
 		Args:           c.Args().Slice(),
 		Env:            c.StringSlice("env"),
@@ -196,6 +201,15 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		MaxFDs:         c.Int("max-fds"),
 		BTFPath:        btf,
 	})
+	done()
+	if len(wasm) >= 1<<20 {
+		// A large module's bytes (a Go guest's are megabytes) are not needed
+		// any more: give them back now rather than when the scavenger gets
+		// to them, while the guest starts on its own thread. (For a small
+		// module the collection costs more pages than it frees.)
+		wasm = nil
+		debug.FreeOSMemory()
+	}
 	if err != nil {
 		return 1, fmt.Errorf("%s: %w", path, err)
 	}
@@ -229,6 +243,42 @@ func readPolicy(file string, allow []string) (*policy.Policy, error) {
 		return nil, fmt.Errorf("--allow: %w", err)
 	}
 	return p, nil
+}
+
+// compileNoticeDelay is how long a start may take before the CLI says it is
+// compiling: a cached start takes milliseconds, a first compile more.
+const compileNoticeDelay = 250 * time.Millisecond
+
+// compileNotice prints "compiling NAME (...)" to w if w is a terminal and
+// done is not called within delay: a first run's compile is the one start
+// that takes long enough for a user to wonder.
+func compileNotice(w io.Writer, name string, cached bool, delay time.Duration) (done func()) {
+	f, ok := w.(*os.File)
+	if !ok {
+		return func() {}
+	}
+	if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err != nil {
+		return func() {} // not a terminal: a log or a pipe gets no progress line
+	}
+	why := "first run; cached afterwards"
+	if !cached {
+		why = "the compile cache is off"
+	}
+	var mu sync.Mutex
+	finished := false
+	t := time.AfterFunc(delay, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !finished {
+			fmt.Fprintf(f, "wasm-bpf: compiling %s (%s)\n", name, why)
+		}
+	})
+	return func() {
+		t.Stop()
+		mu.Lock()
+		finished = true
+		mu.Unlock()
+	}
 }
 
 // version reports the module version and VCS revision the binary was built

@@ -6,9 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
+	"golang.org/x/sys/unix"
 )
 
 // writeWat compiles a WAT module into a file in dir.
@@ -181,18 +184,30 @@ func writeBytes(t *testing.T, dir, name string, b []byte) string {
 	return path
 }
 
-// The compile cache: a second run uses the entry the first wrote, and a
-// corrupt entry is ignored and rewritten, never run.
+// The compile cache: a first run starts on Winch's code (and caches it, and
+// Cranelift's, in the background: a run as short as this one may end
+// first), a later run uses what the cache holds (`wasm-bpf compile` puts
+// Cranelift's code there at once), a corrupt entry is ignored and
+// rewritten, never run, and --no-cache neither reads nor writes.
 func TestCLICompileCache(t *testing.T) {
 	cache := t.TempDir()
 	t.Setenv("XDG_CACHE_HOME", cache)
 	hello := writeWat(t, t.TempDir(), "hello.wasm", helloWat)
-	runHello := func() {
+	// runHello runs it and returns the "module ready" line of the log.
+	runHello := func(flags ...string) string {
 		t.Helper()
 		var stdout, stderr bytes.Buffer
-		if code := run([]string{"wasm-bpf", hello}, nil, &stdout, &stderr); code != 7 || stdout.String() != "hello from the guest\n" {
+		args := append(append([]string{"wasm-bpf", "-v"}, flags...), hello)
+		if code := run(args, nil, &stdout, &stderr); code != 7 || stdout.String() != "hello from the guest\n" {
 			t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 		}
+		for _, l := range strings.Split(stderr.String(), "\n") {
+			if strings.Contains(l, "module ready") {
+				return l
+			}
+		}
+		t.Fatalf("no \"module ready\" line in the log:\n%s", stderr.String())
+		return ""
 	}
 	entries := func() []string {
 		t.Helper()
@@ -202,30 +217,41 @@ func TestCLICompileCache(t *testing.T) {
 		}
 		return m
 	}
-	runHello()
-	first := entries()
-	if len(first) != 1 {
-		t.Fatalf("cache entries after one run: %v", first)
+	if l := runHello(); !strings.Contains(l, "compiler=winch from_cache=false") {
+		t.Fatalf("first run: %s", l)
 	}
-	info, _ := os.Stat(first[0])
-	runHello()
-	if again, _ := os.Stat(first[0]); !again.ModTime().Equal(info.ModTime()) {
-		t.Fatal("a valid entry was rewritten instead of used")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"wasm-bpf", "compile", hello}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("compile: exit %d, %s", code, stderr.String())
 	}
-	// Flip one byte of the native code: the checksum catches it.
-	data, _ := os.ReadFile(first[0])
-	data[len(data)-100] ^= 0xff
-	os.WriteFile(first[0], data, 0o600)
-	runHello()
-	fixed, _ := os.ReadFile(first[0])
-	if bytes.Equal(fixed, data) {
-		t.Fatal("corrupt entry was not rewritten")
+	if l := runHello(); !strings.Contains(l, "compiler=cranelift from_cache=true") {
+		t.Fatalf("run after compile: %s", l)
+	}
+	// Flip one byte of the native code of every entry: the checksum catches
+	// it, and the next run compiles again.
+	for _, e := range entries() {
+		data, _ := os.ReadFile(e)
+		data[len(data)-100] ^= 0xff
+		os.WriteFile(e, data, 0o600)
+	}
+	corrupt := map[string][]byte{}
+	for _, e := range entries() {
+		corrupt[e], _ = os.ReadFile(e)
+	}
+	if l := runHello(); !strings.Contains(l, "from_cache=false") {
+		t.Fatalf("run with corrupt entries: %s", l)
+	}
+	for e, data := range corrupt {
+		if fixed, _ := os.ReadFile(e); bytes.Equal(fixed, data) {
+			t.Fatalf("corrupt entry %s was left", e)
+		}
 	}
 	// --no-cache neither reads nor writes.
-	os.Remove(first[0])
-	var stdout, stderr bytes.Buffer
-	if code := run([]string{"wasm-bpf", "--no-cache", hello}, nil, &stdout, &stderr); code != 7 {
-		t.Fatalf("--no-cache: exit %d, %s", code, stderr.String())
+	for _, e := range entries() {
+		os.Remove(e)
+	}
+	if l := runHello("--no-cache"); !strings.Contains(l, "compiler=cranelift from_cache=false") {
+		t.Fatalf("--no-cache: %s", l)
 	}
 	if e := entries(); len(e) != 0 {
 		t.Fatalf("--no-cache wrote %v", e)
@@ -248,5 +274,122 @@ func TestCLIArgsAndEnvExact(t *testing.T) {
 		if code := run(append([]string{"wasm-bpf"}, tt.args...), nil, &stdout, &stderr); code != 0 || stdout.String() != tt.want {
 			t.Errorf("%q: exit %d, stdout %q, want %q (stderr %s)", tt.args, code, stdout.String(), tt.want, stderr.String())
 		}
+	}
+}
+
+// terminal is a pseudo-terminal: what is written to tty is collected from
+// its master side.
+type terminal struct {
+	tty  *os.File
+	mu   sync.Mutex
+	seen []byte
+}
+
+func openTerminal(t *testing.T) *terminal {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatalf("no pseudo-terminals here: %v", err)
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := &terminal{tty: s}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := m.Read(buf)
+			term.mu.Lock()
+			term.seen = append(term.seen, buf[:n]...)
+			term.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { s.Close(); m.Close() })
+	return term
+}
+
+// take returns what reached the terminal since the last take, after a
+// moment for it to arrive.
+func (term *terminal) take() string {
+	time.Sleep(100 * time.Millisecond)
+	term.mu.Lock()
+	defer term.mu.Unlock()
+	s := string(term.seen)
+	term.seen = nil
+	return s
+}
+
+// bigWat is a module with n functions of some length: Cranelift takes a
+// while over it.
+func bigWat(n int) string {
+	var b strings.Builder
+	b.WriteString("(module (memory (export \"memory\") 1)\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "(func (export \"f%d\") (param i32) (result i32) (local i32)\n", i)
+		for j := 0; j < 20; j++ {
+			fmt.Fprintf(&b, "  (local.set 1 (i32.add (i32.mul (local.get 0) (i32.const %d)) (local.get 1)))\n", i+j)
+			b.WriteString("  (if (i32.gt_u (local.get 1) (local.get 0)) (then (local.set 0 (i32.load (local.get 1)))))\n")
+		}
+		b.WriteString("  (local.get 1))\n")
+	}
+	b.WriteString("(func (export \"_start\")))\n")
+	return b.String()
+}
+
+// On a terminal, a start that compiles for longer than a moment says so,
+// in one line; a start that is quick, or whose stderr is no terminal,
+// prints nothing.
+func TestCompileNotice(t *testing.T) {
+	term := openTerminal(t)
+	done := compileNotice(term.tty, "x.wasm", true, 0)
+	time.Sleep(50 * time.Millisecond)
+	done()
+	if got := term.take(); got != "wasm-bpf: compiling x.wasm (first run; cached afterwards)\r\n" {
+		t.Errorf("slow start with the cache: %q", got)
+	}
+	done = compileNotice(term.tty, "x.wasm", false, 0)
+	time.Sleep(50 * time.Millisecond)
+	done()
+	if got := term.take(); got != "wasm-bpf: compiling x.wasm (the compile cache is off)\r\n" {
+		t.Errorf("slow start without the cache: %q", got)
+	}
+	compileNotice(term.tty, "x.wasm", true, time.Hour)()
+	if got := term.take(); got != "" {
+		t.Errorf("quick start: %q", got)
+	}
+	var buf bytes.Buffer
+	done = compileNotice(&buf, "x.wasm", true, 0)
+	time.Sleep(50 * time.Millisecond)
+	done()
+	if buf.Len() != 0 {
+		t.Errorf("not a terminal: %q", buf.String())
+	}
+
+	// The CLI, compiling a module that takes Cranelift more than a moment.
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	big := writeWat(t, t.TempDir(), "big.wasm", bigWat(2000))
+	var stdout bytes.Buffer
+	start := time.Now()
+	if code := run([]string{"wasm-bpf", "--no-cache", big}, nil, &stdout, term.tty); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	took := time.Since(start)
+	got := term.take()
+	if took > compileNoticeDelay+100*time.Millisecond && got != "wasm-bpf: compiling big.wasm (the compile cache is off)\r\n" {
+		t.Errorf("a %v start printed %q", took.Round(time.Millisecond), got)
+	}
+	if took < compileNoticeDelay {
+		t.Logf("the compile took only %v: nothing to say", took)
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 // wasm_bpf_ext.wasm_bpf_last_error (docs/abi.md): the errno and the
 // explanation of the guest's last failed call, from the Go and the C
-// paths alike; cut to size-1 bytes; left as it was by calls that succeed
+// paths alike (the polls' refusals included); cut to size-1 bytes; left as it was by calls that succeed
 // and by its own refusals.
 func TestLastError(t *testing.T) {
 	testenv.RequireBPF(t)
@@ -39,6 +39,9 @@ func TestLastError(t *testing.T) {
 		"badfd":         "9 " + badfd,
 		"after-success": "9 " + badfd,
 		"attach":        `2 cannot attach program "wbnope": the BPF object has no program of that name`,
+		"poll-fault":    "14 wasm_bpf_buffer_poll: data range outside guest memory data=4294967280 max_size=64 (bad address)",
+		"batch-fault":   "14 wasm_bpf_buffer_poll_batch: batch buffer outside guest memory buf=4294967280 buf_size=64 (bad address)",
+		"poll-success":  "14 wasm_bpf_buffer_poll_batch: batch buffer outside guest memory buf=4294967280 buf_size=64 (bad address)",
 	}
 	for name, w := range want {
 		if got[name] != w {

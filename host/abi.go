@@ -32,9 +32,7 @@ func (g *guest) define(l *wasmtime.Linker) error {
 		{moduleABI, "wasm_load_bpf_object", sig(i64, i32, i32), g.loadObject},
 		{moduleABI, "wasm_close_bpf_object", sig(i32, i64), g.closeObject},
 		{moduleABI, "wasm_attach_bpf_program", sig(i32, i64, i32, i32), g.attachProgram},
-		{moduleABI, "wasm_bpf_buffer_poll", sig(i32, i64, i32, i32, i32, i32, i32, i32), g.bufferPoll},
 		{moduleABI, "wasm_bpf_map_fd_by_name", sig(i32, i64, i32), g.mapFDByName},
-		{g.cfg.WrapperModule, "wasm_bpf_buffer_poll", sig(i32, i64, i32, i32, i32, i32, i32), g.wrapperPoll},
 		{moduleExt, "wasm_bpf_last_error", sig(i32, i32, i32), g.lastError},
 	}
 	for _, d := range defs {
@@ -42,11 +40,22 @@ func (g *guest) define(l *wasmtime.Linker) error {
 			return err
 		}
 	}
-	// The hot paths, map calls and batched polls, are served in C.
-	if err := l.Define(g.store, moduleABI, "wasm_bpf_map_operate", g.maptab.MapOperate(g.store)); err != nil {
-		return err
+	// The hot paths, map calls and polls, are served in C.
+	table, wrapper, batch := g.maptab.Polls(g.store, g.cfg.CallbackExport)
+	for _, d := range []struct {
+		module, name string
+		fn           *wasmtime.Func
+	}{
+		{moduleABI, "wasm_bpf_map_operate", g.maptab.MapOperate(g.store)},
+		{moduleABI, "wasm_bpf_buffer_poll", table},
+		{g.cfg.WrapperModule, "wasm_bpf_buffer_poll", wrapper},
+		{moduleExt, "wasm_bpf_buffer_poll_batch", batch},
+	} {
+		if err := l.Define(g.store, d.module, d.name, d.fn); err != nil {
+			return err
+		}
 	}
-	return l.Define(g.store, moduleExt, "wasm_bpf_buffer_poll_batch", g.maptab.PollBatch(g.store))
+	return nil
 }
 
 func retI32(v int32) ([]wasmtime.Val, *wasmtime.Trap) {

@@ -16,10 +16,11 @@ import (
 
 // A guest learns why its last call failed from
 // wasm_bpf_ext.wasm_bpf_last_error (docs/abi.md); the embedder reads the
-// same line in its log. Failures of the host functions served in C (map
-// calls, batched polls) are recorded by host/internal/cabi; the others
-// here. Either way, only a failure writes the record: a call that
-// succeeds leaves it as it was, as errno.
+// same line in its log. Failures of wasm_bpf_map_operate, served in C
+// entirely, are recorded by host/internal/cabi; the others here (the
+// polls, also served in C, report theirs: pollHost). Either way, only a
+// failure writes the record: a call that succeeds leaves it as it was, as
+// errno.
 
 // lastError is the cause of the guest's last failure that the Go side
 // recorded.
@@ -135,25 +136,25 @@ func (g *guest) lastError(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.V
 	return retI32(int32(errno))
 }
 
-// describe words a failure of a function served in C.
+// describe words a failure of wasm_bpf_map_operate, which C records.
 func (g *guest) describe(f cabi.Failure) string {
-	what := fmt.Sprintf("fd %d", f.FD)
-	for _, o := range g.objects {
-		if m, ok := o.maps[f.FD]; ok {
-			what = fmt.Sprintf("map %q (fd %d)", m.name, f.FD)
-		}
-	}
-	op := "poll of " + what
-	if f.Func == "wasm_bpf_map_operate" {
-		op = mapCommands[f.Cmd] + " in " + what
-		if mapCommands[f.Cmd] == "" {
-			op = fmt.Sprintf("command %d on %s", f.Cmd, what)
-		}
+	const fn = "wasm_bpf_map_operate"
+	op := mapCommands[f.Cmd] + " in " + g.fdName(f.FD)
+	if mapCommands[f.Cmd] == "" {
+		op = fmt.Sprintf("command %d on %s", f.Cmd, g.fdName(f.FD))
 	}
 	if f.Why != "" {
-		return fmt.Sprintf("%s: %s: %s (%s)", f.Func, op, f.Why, f.Errno)
+		return fmt.Sprintf("%s: %s: %s (%s)", fn, op, f.Why, f.Errno)
 	}
-	return fmt.Sprintf("%s: %s: %s", f.Func, op, f.Errno)
+	return fmt.Sprintf("%s: %s: %s", fn, op, f.Errno)
+}
+
+// fdName names fd for a message: the guest's map, or the number.
+func (g *guest) fdName(fd int32) string {
+	if m := g.mapRef(fd); m != nil {
+		return fmt.Sprintf("map %q (fd %d)", m.name, fd)
+	}
+	return fmt.Sprintf("fd %d", fd)
 }
 
 var mapCommands = map[int32]string{1: "lookup", 2: "update", 3: "delete", 4: "get-next-key"}

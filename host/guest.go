@@ -26,21 +26,18 @@ type guest struct {
 
 	// Resolved on first use: a module's start function may call the host
 	// before Instantiate returns.
-	mem        *wasmtime.Memory
-	table      *wasmtime.Table
-	callback   *wasmtime.Func // the callback-wrapper's export, type-checked
-	sampleFunc *wasmtime.Func // the last table function that passed the type check
+	mem *wasmtime.Memory
 
 	objects    map[uint64]*object
 	lastHandle uint64
 	// held is every object still in the kernel: those in objects, and
 	// those the guest closed from a callback of their own poll, which stay
-	// until the poll returns. Limits count these.
+	// until the poll returns (pollHost.PollClosed). Limits count these.
 	held map[*object]struct{}
 	// maptab holds the map and program fds and buffer consumers of the
 	// guest's open objects for the host functions served in C
-	// (host/internal/cabi): wasm_bpf_map_operate and the batched poll.
-	// Other guests' fds are absent.
+	// (host/internal/cabi): wasm_bpf_map_operate and the polls. Other
+	// guests' fds are absent.
 	maptab *cabi.Table
 
 	// fatal is what ended the guest inside a host call that called back into
@@ -61,9 +58,7 @@ type object struct {
 	maps    map[int32]*mapRef
 	progs   []int32 // fds of the loaded programs
 	buffers map[int32]buffer
-	polls   int  // polls of this object in progress (a callback may close it)
-	closing bool // closed by the guest while a poll was in progress
-	fds     int  // file descriptors the object holds, and its buffers may (see objectFDs)
+	fds     int // file descriptors the object holds, and its buffers may (see objectFDs)
 
 	analysis *policy.Object // what the policy admitted (host/policy.go)
 }
@@ -77,10 +72,19 @@ type mapRef struct {
 
 // buffer is a ring or perf buffer consumer.
 type buffer interface {
-	PollDirect(w *libbpf.Waker, timeoutMs int, fn, ctx unsafe.Pointer) (int, error)
-	PollBatch(w *libbpf.Waker, timeoutMs int, dst []byte) (int, error)
-	Target() unsafe.Pointer // for the C path of the batched poll (host/internal/cabi)
+	Target() unsafe.Pointer // what the polls' C path polls (host/internal/cabi)
+	Busy() bool             // a poll is delivering records: its callback is running
 	Close()
+}
+
+// busy reports whether a poll of one of o's buffers is delivering records.
+func (o *object) busy() bool {
+	for _, b := range o.buffers {
+		if b.Busy() {
+			return true
+		}
+	}
+	return false
 }
 
 func newGuest(store *wasmtime.Store, ctl *control, cfg Config) *guest {
@@ -99,7 +103,7 @@ func newGuest(store *wasmtime.Store, ctl *control, cfg Config) *guest {
 			args = append([]any{"map", m.name}, args...)
 		}
 		g.log.Debug("wasm_bpf_map_operate: "+why, args...)
-	}, g.batchPoll, ctl.waker.FD())
+	}, (*pollHost)(g), ctl.waker.FD(), ctl.waker.Flag())
 	return g
 }
 
@@ -113,23 +117,20 @@ func (g *guest) mapRef(fd int32) *mapRef {
 	return nil
 }
 
-// memory is the guest's linear memory now; it may move when the guest
-// grows it, so it is fetched again after every call into the guest. A
-// guest without memory gets an empty one: every pointer is then refused.
-// s is the calling host function's Caller, or the store for code that has
-// none (the batched poll's Go path, reached from C).
-func (g *guest) memory(s wasmtime.Storelike) guestmem.Memory {
+// memory is the guest's linear memory now, seen from a host function's
+// Caller. It never moves (engineConfig) but grows, so its length is asked
+// again on every call. A guest without memory gets an empty one: every
+// pointer is then refused.
+func (g *guest) memory(c *wasmtime.Caller) guestmem.Memory {
 	if g.mem == nil {
-		if c, ok := s.(*wasmtime.Caller); ok {
-			if e := c.GetExport("memory"); e != nil {
-				g.mem = e.Memory()
-			}
+		if e := c.GetExport("memory"); e != nil {
+			g.mem = e.Memory()
 		}
 		if g.mem == nil {
 			return nil
 		}
 	}
-	return guestmem.Memory(g.mem.UnsafeData(s))
+	return guestmem.Memory(g.mem.UnsafeData(c))
 }
 
 // refuse logs why a host call was refused, at debug level (a bad
@@ -140,22 +141,20 @@ func (g *guest) refuse(fn string, errno syscall.Errno, why string, args ...any) 
 	return g.note(errno, refusal(fn, why, errno, args))
 }
 
-// close destroys the object's links, frees its pollers and closes it, or,
-// if a poll of it is in progress (the guest closed it from a callback),
-// does so when the last poll returns. Either way the handle and its map fds
-// are unknown from now on.
+// close forgets the object's handle and fds and releases it, or, if a
+// poll of it is delivering records (the guest closed it from a callback),
+// puts that off until the poll returns (pollHost.PollClosed).
 func (g *guest) close(o *object) {
-	delete(g.objects, o.handle)
-	for fd := range o.maps {
-		g.maptab.Remove(fd)
-	}
-	for _, fd := range o.progs {
-		g.maptab.Remove(fd)
-	}
-	if o.polls > 0 {
-		o.closing = true
+	g.forget(o)
+	if o.busy() {
+		g.maptab.SetClosing(true)
 		return
 	}
+	g.release(o)
+}
+
+// release destroys the object's links, frees its consumers and closes it.
+func (g *guest) release(o *object) {
 	for _, l := range o.links {
 		l.Destroy()
 	}
@@ -167,11 +166,24 @@ func (g *guest) close(o *object) {
 	delete(g.held, o)
 }
 
-// closeAll closes every object the guest left in the kernel.
+// forget makes the object's handle and fds unknown to the guest's calls.
+func (g *guest) forget(o *object) {
+	delete(g.objects, o.handle)
+	for fd := range o.maps {
+		g.maptab.Remove(fd)
+	}
+	for _, fd := range o.progs {
+		g.maptab.Remove(fd)
+	}
+}
+
+// closeAll releases every object the guest left in the kernel, those
+// whose close was put off included: no poll is in progress once the guest
+// has ended.
 func (g *guest) closeAll() {
 	for o := range g.held {
-		o.polls = 0 // no poll is in progress once the guest has ended
-		g.close(o)
+		g.forget(o)
+		g.release(o)
 	}
 }
 

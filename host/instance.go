@@ -14,6 +14,7 @@ import (
 
 // Instance is one running guest.
 type Instance struct {
+	mod  *module // the compiled module it runs
 	ctl  *control
 	done chan struct{}
 	code int
@@ -34,31 +35,33 @@ func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instanc
 	if err := checkHeader(wasm); err != nil {
 		return nil, err
 	}
-	module, err := rt.compile(wasm)
+	mod, err := rt.module(wasm)
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
+	cfg.Logger.Debug("module ready", "compiler", mod.compiler(), "from_cache", mod.cached)
+	module := mod.m
 	if err := checkTarget(module); err != nil {
-		module.Close()
+		rt.release(mod)
 		return nil, err
 	}
 	if err := checkExports(module); err != nil {
-		module.Close()
+		rt.release(mod)
 		return nil, err
 	}
 	ctl, err := newControl(cfg.CPULimit)
 	if err != nil {
-		module.Close()
+		rt.release(mod)
 		return nil, err
 	}
-	store := wasmtime.NewStore(rt.engine)
+	store := wasmtime.NewStore(mod.engine)
 	g := newGuest(store, ctl, cfg)
-	inst := &Instance{ctl: ctl, done: make(chan struct{})}
-	linker, streams, err := rt.prepare(g, module)
+	inst := &Instance{mod: mod, ctl: ctl, done: make(chan struct{})}
+	linker, streams, err := rt.prepare(g, mod.engine, module)
 	if err != nil {
 		store.Close()
 		g.maptab.Free()
-		module.Close()
+		rt.release(mod)
 		ctl.close()
 		return nil, err
 	}
@@ -70,7 +73,7 @@ func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instanc
 		g.maptab.Free()
 		streams.Wait()
 		linker.Close()
-		module.Close()
+		rt.release(mod)
 		ctl.close()
 	}
 
@@ -103,7 +106,7 @@ func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instanc
 }
 
 // prepare configures the store and links every import of the module.
-func (rt *Runtime) prepare(g *guest, module *wasmtime.Module) (*wasmtime.Linker, *wasi.Streams, error) {
+func (rt *Runtime) prepare(g *guest, engine *wasmtime.Engine, module *wasmtime.Module) (*wasmtime.Linker, *wasi.Streams, error) {
 	cfg := g.cfg
 	store := g.store
 	if cfg.MaxMemory > 0 {
@@ -119,7 +122,7 @@ func (rt *Runtime) prepare(g *guest, module *wasmtime.Module) (*wasmtime.Linker,
 	if err != nil {
 		return nil, nil, fmt.Errorf("wasi: %w", err)
 	}
-	linker := wasmtime.NewLinker(rt.engine)
+	linker := wasmtime.NewLinker(engine)
 	fail := func(err error) (*wasmtime.Linker, *wasi.Streams, error) {
 		linker.Close()
 		store.Close()

@@ -13,23 +13,29 @@ import (
 // running Wasm notices a pause, a stop or its CPU limit within one tick.
 const epochTick = 10 * time.Millisecond
 
-// ErrClosed is returned by Start after Close.
+// ErrClosed is returned by Start and Precompile after Close.
 var ErrClosed = errors.New("runtime is closed")
 
 // RuntimeConfig configures a Runtime.
 type RuntimeConfig struct {
 	// CacheDir keeps compiled guests between runs, keyed by the module's
 	// hash and the engine's version and settings; "" disables the cache.
-	// DefaultCacheDir is the usual place.
+	// DefaultCacheDir is the usual place. With a cache, a module it lacks
+	// starts at once on code from wasmtime's baseline compiler while its
+	// optimized code is compiled in the background for later starts (see
+	// Precompile); without one, every start compiles optimized code.
 	CacheDir string
 }
 
 // Runtime compiles and runs guests. Create one per process and start any
 // number of guests from it, concurrently; they share the engine and the
-// compile cache, and nothing else.
+// compile cache, and the compiled code of a module while any of its guests
+// runs, and nothing else.
 type Runtime struct {
-	engine *wasmtime.Engine
-	cache  *codeCache // nil: no cache
+	engine *wasmtime.Engine // Cranelift: the code of the cache, or of every start without it
+	quick  *wasmtime.Engine // Winch, for modules the cache lacks; nil: none (no cache)
+	cache  *codeCache       // nil: no cache
+	mods   modules
 
 	stopTick  chan struct{}
 	tickDone  chan struct{}
@@ -38,69 +44,79 @@ type Runtime struct {
 	mu     sync.Mutex
 	live   map[*Instance]struct{}
 	closed bool
-	starts sync.WaitGroup // Starts in progress: they compile with the engine
+	starts sync.WaitGroup // Starts and Precompiles in progress: they compile with the engines
 	guests sync.WaitGroup
 }
 
 // NewRuntime creates a runtime.
 func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
-	ecfg := wasmtime.NewConfig()
-	// Epoch interruption is how a guest is paused and stopped in Wasm code;
-	// it costs a load and compare at function entries and loop back-edges.
-	ecfg.SetEpochInterruption(true)
 	rt := &Runtime{
-		engine:   wasmtime.NewEngineWithConfig(ecfg),
+		engine:   wasmtime.NewEngineWithConfig(engineConfig()),
 		stopTick: make(chan struct{}),
 		tickDone: make(chan struct{}),
 		live:     map[*Instance]struct{}{},
-	}
-	if err := rt.startWASI(); err != nil {
-		rt.engine.Close()
-		return nil, fmt.Errorf("WASI: %w", err)
+		mods: modules{
+			byKey:     map[[32]byte]*module{},
+			compiling: map[[32]byte]chan struct{}{},
+			optimize:  make(chan struct{}, 1),
+		},
 	}
 	if cfg.CacheDir != "" {
-		c, err := newCodeCache(cfg.CacheDir, engineFingerprint)
+		c, err := newCodeCache(cfg.CacheDir)
 		if err != nil {
 			rt.engine.Close()
 			return nil, err
 		}
 		rt.cache = c
+		rt.quick = quickEngine()
 	}
 	go rt.tick()
+	if err := rt.startWASI(); err != nil {
+		rt.Close()
+		return nil, fmt.Errorf("WASI: %w", err)
+	}
 	return rt, nil
 }
 
-// wasiWarmup calls one WASI function that wasmtime serves.
-const wasiWarmup = `(module
-  (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
+// wasiWarmup is a module that calls one WASI function that wasmtime
+// serves; wasiWarmupWat is its text (warmup_test.go checks that they
+// agree). Bytes rather than text: parsing text would page in wasmtime's
+// text parser at every start.
+var wasiWarmup = []byte("\x00asm\x01\x00\x00\x00" +
+	"\x01\x0a\x02\x60\x02\x7f\x7f\x01\x7f\x60\x00\x00" + // types: (i32, i32) -> i32, () -> ()
+	"\x02\x28\x01\x16wasi_snapshot_preview1\x0dfd_fdstat_get\x00\x00" + // import
+	"\x03\x02\x01\x01\x05\x03\x01\x00\x01" + // func run; memory 1
+	"\x07\x10\x02\x06memory\x02\x00\x03run\x00\x01" + // exports
+	"\x0a\x0b\x01\x09\x00\x41\x01\x41\x00\x10\x00\x1a\x0b") // run's code
+
+const wasiWarmupWat = `(module
+  (import "wasi_snapshot_preview1" "fd_fdstat_get" (func (param i32 i32) (result i32)))
   (memory (export "memory") 1)
-  (func (export "run") (drop (call $fdstat (i32.const 1) (i32.const 0)))))`
+  (func (export "run") (drop (call 0 (i32.const 1) (i32.const 0)))))`
 
 // startWASI makes wasmtime create the state its WASI keeps for the whole
 // process (an async runtime, with its own file descriptors) now: wasmtime
 // creates it at the first WASI call a guest makes, and aborts the process
 // if that fails, as it does once a guest has used up the process's file
-// descriptors.
+// descriptors. The module comes from the compile cache as guests' do:
+// compiling it at every start paged in Cranelift (about 5 MB of RSS) and
+// cost a compile.
 func (rt *Runtime) startWASI() error {
-	wasm, err := wasmtime.Wat2Wasm(wasiWarmup)
+	mod, err := rt.module(wasiWarmup)
 	if err != nil {
 		return err
 	}
-	module, err := wasmtime.NewModule(rt.engine, wasm)
-	if err != nil {
-		return err
-	}
-	defer module.Close()
-	store := wasmtime.NewStore(rt.engine)
+	defer rt.release(mod)
+	store := wasmtime.NewStore(mod.engine)
 	defer store.Close()
-	store.SetEpochDeadline(1) // the epoch does not advance before tick runs
+	store.SetEpochDeadline(1 << 32) // our own code, which never loops: no deadline
 	store.SetWasi(wasmtime.NewWasiConfig())
-	linker := wasmtime.NewLinker(rt.engine)
+	linker := wasmtime.NewLinker(mod.engine)
 	defer linker.Close()
 	if err := linker.DefineWasi(); err != nil {
 		return err
 	}
-	inst, err := linker.Instantiate(store, module)
+	inst, err := linker.Instantiate(store, mod.m)
 	if err != nil {
 		return err
 	}
@@ -118,13 +134,16 @@ func (rt *Runtime) tick() {
 			return
 		case <-t.C:
 			rt.engine.IncrementEpoch()
+			if rt.quick != nil {
+				rt.quick.IncrementEpoch()
+			}
 		}
 	}
 }
 
 // Close stops every guest still running, waits for them to end and for
-// the Starts in progress to return (ErrClosed), and releases the engine.
-// Start after Close returns ErrClosed.
+// the Starts and Precompiles in progress to return, and releases the
+// engines. Start and Precompile after Close return ErrClosed.
 func (rt *Runtime) Close() {
 	rt.closeOnce.Do(func() {
 		rt.mu.Lock()
@@ -135,14 +154,18 @@ func (rt *Runtime) Close() {
 		rt.mu.Unlock()
 		rt.starts.Wait()
 		rt.guests.Wait()
+		rt.mods.close()
 		close(rt.stopTick)
 		<-rt.tickDone
 		rt.engine.Close()
+		if rt.quick != nil {
+			rt.quick.Close()
+		}
 	})
 }
 
-// use marks a Start in progress, so that Close leaves the engine until it
-// is done; it fails once Close has begun.
+// use marks a Start or Precompile in progress, so that Close leaves the
+// engines until it is done; it fails once Close has begun.
 func (rt *Runtime) use() error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
@@ -151,25 +174,4 @@ func (rt *Runtime) use() error {
 	}
 	rt.starts.Add(1)
 	return nil
-}
-
-// engineFingerprint names the engine's code generation settings in cache
-// keys: a change to NewRuntime's configuration must change it.
-const engineFingerprint = "wasmtime-go/v39.0.1;epoch-interruption"
-
-// compile returns the compiled module, from the cache when it holds it.
-func (rt *Runtime) compile(wasm []byte) (*wasmtime.Module, error) {
-	if rt.cache != nil {
-		if m := rt.cache.load(rt.engine, wasm); m != nil {
-			return m, nil
-		}
-	}
-	m, err := wasmtime.NewModule(rt.engine, wasm)
-	if err != nil {
-		return nil, err
-	}
-	if rt.cache != nil {
-		rt.cache.store(wasm, m)
-	}
-	return m, nil
 }

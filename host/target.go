@@ -7,6 +7,11 @@ import (
 	"github.com/bytecodealliance/wasmtime-go/v39"
 )
 
+// tableExport is the function table a C guest exports with
+// -Wl,--export-table; the classic poll's sample_func indexes it (poll.c of
+// host/internal/cabi names it too).
+const tableExport = "__indirect_function_table"
+
 // buildForWASI is how to build a guest for the target this runtime runs.
 const buildForWASI = "build it for wasm32-wasi (C: clang --target=wasm32-wasi; Go: GOOS=wasip1 GOARCH=wasm; Rust: --target wasm32-wasip1)"
 

@@ -26,7 +26,7 @@ var errBusy = fmt.Errorf("poll: already polling this buffer: %w", syscall.EBUSY)
 type SampleFunc func(data []byte) int
 
 // consumer is what the C trampolines reach through a cgo.Handle: the Go
-// callback of the poll in progress, and what a perf buffer reported lost.
+// callback of the Go poll in progress, and what a perf buffer reported lost.
 type consumer struct {
 	fn   SampleFunc
 	lost uint64
@@ -76,8 +76,12 @@ func (w *Waker) Reset() {
 	syscall.Read(w.fd, buf[:]) // non-blocking: EAGAIN when not woken
 }
 
-// FD is the eventfd, for C code that waits on it (shim.c's wb_poll_batch).
+// FD is the eventfd, for C code that waits on it (shim.c's polls).
 func (w *Waker) FD() int { return w.fd }
+
+// Flag is the int that is non-zero while woken, for C code that checks it
+// between records (a struct wb_classic's raised); valid until Close.
+func (w *Waker) Flag() unsafe.Pointer { return unsafe.Pointer(w.raised) }
 
 // Close releases the eventfd.
 func (w *Waker) Close() {
@@ -115,6 +119,7 @@ func newPoller() poller {
 	c.handle = C.uintptr_t(h)
 	t := (*C.struct_wb_target)(C.calloc(1, C.sizeof_struct_wb_target))
 	t.c = c
+	t.wake_fd = -1
 	return poller{cons: cons, handle: h, c: c, t: t}
 }
 
@@ -125,47 +130,42 @@ func (p *poller) free() {
 }
 
 // Target is the buffer as C code elsewhere sees it: a struct wb_target
-// (shim.h) for wb_poll_batch, valid until Close.
+// (shim.h) for wb_poll_batch and wb_poll_classic, valid until Close.
 func (p *poller) Target() unsafe.Pointer { return unsafe.Pointer(p.t) }
 
 // poll waits up to timeoutMs (negative: forever) for records, then hands
-// every ready record to fn, or, with direct set, to the C function direct
-// with directCtx.
-func (p *poller) poll(w *Waker, timeoutMs int, fn SampleFunc, direct, directCtx unsafe.Pointer) (int, error) {
+// every ready record to fn.
+func (p *poller) poll(w *Waker, timeoutMs int, fn SampleFunc) (int, error) {
 	// A poll from inside this buffer's own callback must leave the outer
 	// poll's callback in place: it delivers the records still pending.
+	// (wb_poll_classic refuses it too, but fn is set here, before.)
 	if p.c.busy != 0 {
 		return 0, errBusy
 	}
 	p.cons.fn = fn
-	p.c.direct = (*[0]byte)(direct)
-	p.c.direct_ctx = directCtx
-	rc := C.wb_poll_classic(p.t, w.wakeFD(), w.flag(), C.int(timeoutMs))
-	p.cons.fn, p.c.direct, p.c.direct_ctx = nil, nil, nil
-	count := int(p.c.count)
+	defer func() { p.cons.fn = nil }()
+	var cp C.struct_wb_classic // read by C during the call only
+	cp.fn = (*[0]byte)(C.wb_go_sample)
+	cp.ctx = unsafe.Pointer(p.c)
+	cp.raised = w.flag()
+	rc := C.wb_poll_classic(p.t, w.wakeFD(), C.int(timeoutMs), &cp)
+	count := int(cp.count)
 	switch {
 	case rc == C.WB_WOKEN:
 		return 0, ErrWoken
-	case p.c.held != 0:
+	case cp.held != 0:
 		return count, ErrWoken
-	case p.c.stopped < 0:
-		return int(p.c.stopped), nil
-	case rc == -C.int64_t(syscall.EBUSY):
-		return 0, errBusy
+	case cp.stopped < 0:
+		return int(cp.stopped), nil
 	case rc < 0:
 		return count, fmt.Errorf("poll: %w", syscall.Errno(-rc))
 	}
 	return count, nil
 }
 
-// PollDirect is Poll with a C sample function, int fn(void *ctx, void
-// *data, uint32_t size), called with ctx for each record: no Go on the
-// path of a record. A Waker raised while records are delivered stops the
-// poll before the next record, which is kept for the next poll; the poll
-// then returns the records it delivered and ErrWoken.
-func (p *poller) PollDirect(w *Waker, timeoutMs int, fn, ctx unsafe.Pointer) (int, error) {
-	return p.poll(w, timeoutMs, nil, fn, ctx)
-}
+// Busy reports whether a poll of this buffer is delivering records (and
+// so may be running the callback that asks).
+func (p *poller) Busy() bool { return p.c.busy != 0 }
 
 // PollBatch waits as Poll does (not at all if a record is held over from
 // the last batch), then copies every ready record that fits into dst in
@@ -213,7 +213,7 @@ func NewRingBuffer(mapFD int) (*RingBuffer, error) {
 // record in order. It returns the number of records consumed, or fn's
 // negative result if fn stopped it. A woken w makes it return ErrWoken.
 func (r *RingBuffer) Poll(w *Waker, timeoutMs int, fn SampleFunc) (int, error) {
-	return r.poll(w, timeoutMs, fn, nil, nil)
+	return r.poll(w, timeoutMs, fn)
 }
 
 // Close frees the consumer.
@@ -252,7 +252,7 @@ func NewPerfBuffer(mapFD int) (*PerfBuffer, error) {
 // Poll is [RingBuffer.Poll] for perf buffers; records of one CPU arrive in
 // order, CPUs one after another.
 func (p *PerfBuffer) Poll(w *Waker, timeoutMs int, fn SampleFunc) (int, error) {
-	return p.poll(w, timeoutMs, fn, nil, nil)
+	return p.poll(w, timeoutMs, fn)
 }
 
 // Lost is the number of records the kernel dropped because the buffer was

@@ -1,5 +1,6 @@
 package libbpf
 
+// #include <malloc.h>
 // #include <stdlib.h>
 // #include <bpf/libbpf.h>
 // #include <bpf/bpf.h>
@@ -8,6 +9,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -74,11 +76,21 @@ func (o *Object) NoPinning() error {
 	return nil
 }
 
+// mmapLargeAllocs makes glibc give every allocation of 1 MiB or more its
+// own mapping, returned to the kernel when freed. A load parses the
+// kernel's BTF into two copies of several megabytes and frees them: from
+// glibc's arenas, which grow a threshold past such blocks by default and
+// keep what is freed, each guest's load left megabytes behind (malloc_trim
+// after each load returns them too, but holds every arena's lock for up
+// to hundreds of milliseconds while other guests load).
+var mmapLargeAllocs sync.Once
+
 // Load creates the object's maps and loads its programs, applying CO-RE
 // relocations against the running kernel's BTF.
 // A failure is an *Error carrying libbpf's messages, the verifier's log
 // among them.
 func (o *Object) Load() error {
+	mmapLargeAllocs.Do(func() { C.mallopt(C.M_MMAP_THRESHOLD, 1<<20) })
 	var rc C.int
 	var err error
 	log := withLog(func() { rc, err = C.bpf_object__load(o.obj) })

@@ -1,5 +1,5 @@
 #include <errno.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,22 +107,30 @@ static int wb_batch_add(struct wb_consumer *c, const void *data, uint32_t n)
 	return -1;
 }
 
-// wb_classic_add hands one record to the poll's callback, unless the Waker
-// was raised: then the record is held for later and the consume stops.
+// wb_classic_add hands one record to the classic poll in progress, unless
+// its Waker was raised: then the record is held for later and the consume
+// stops.
 static int wb_classic_add(struct wb_consumer *c, void *data, uint32_t n)
 {
+	struct wb_classic *p = c->classic;
 	int rc;
 
-	if (c->raised && *c->raised) {
+	if (p->raised && *p->raised) {
 		wb_stash(c, data, n);
-		c->held = 1;
+		p->held = 1;
 		return -1;
 	}
-	c->count++;
-	rc = c->direct ? c->direct(c->direct_ctx, data, n) : wbGoSample(c->handle, data, n);
+	p->count++;
+	rc = p->fn(p->ctx, data, n);
 	if (rc < 0)
-		c->stopped = rc;
+		p->stopped = rc;
 	return rc;
+}
+
+// wb_go_sample is a classic poll's fn for Go callbacks: c is the consumer.
+int wb_go_sample(void *c, void *data, uint32_t size)
+{
+	return wbGoSample(((struct wb_consumer *)c)->handle, data, size);
 }
 
 static void wb_batch_begin(struct wb_consumer *c, char *dst, uint32_t cap)
@@ -208,39 +216,55 @@ struct perf_buffer *wb_perf_buffer_new(int map_fd, size_t page_cnt, struct wb_co
 	return perf_buffer__new_raw(map_fd, page_cnt, &attr, wb_perf_event, c, NULL);
 }
 
-static int64_t wb_now_ms(void)
+int64_t wb_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-// wb_wait waits until epoll_fd has events (1), wake_fd is readable (2), or
-// the timeout passes (0). A negative timeout waits forever. The Go runtime
+// WB_WAKE_TAG marks the Waker's fd in a consumer's epoll set: libbpf's
+// own entries hold a ring index or a pointer there.
+#define WB_WAKE_TAG UINT64_MAX
+
+// wb_wait waits until the buffer has records (1), the Waker's fd wake_fd
+// is readable (2), or the timeout passes (0). A negative timeout waits
+// forever. The wait is one epoll_wait on libbpf's own epoll set, as
+// libbpf's poll functions do, with wake_fd added to it. The Go runtime
 // interrupts threads with signals (preemption), so EINTR is retried with
 // the time that is left, never with the whole timeout again.
-static int wb_wait(int epoll_fd, int wake_fd, int timeout_ms)
+static int wb_wait(struct wb_target *t, int wake_fd, int timeout_ms)
 {
-	struct pollfd fds[2] = {
-		{ .fd = epoll_fd, .events = POLLIN },
-		{ .fd = wake_fd, .events = POLLIN },
-	};
-	int64_t deadline = wb_now_ms() + timeout_ms;
+	struct epoll_event evs[64];
+	int64_t deadline = timeout_ms > 0 ? wb_now_ms() + timeout_ms : 0;
 	int left = timeout_ms, n;
 
+	if (wake_fd != t->wake_fd) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = WB_WAKE_TAG };
+
+		if (t->wake_fd >= 0)
+			epoll_ctl(t->epfd, EPOLL_CTL_DEL, t->wake_fd, NULL);
+		t->wake_fd = -1;
+		if (wake_fd >= 0) {
+			if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, wake_fd, &ev) < 0)
+				return -errno;
+			t->wake_fd = wake_fd;
+		}
+	}
 	for (;;) {
-		n = poll(fds, wake_fd >= 0 ? 2 : 1, left);
+		n = epoll_wait(t->epfd, evs, 64, left);
 		if (n >= 0 || errno != EINTR)
 			break;
-		if (timeout_ms >= 0) {
+		if (timeout_ms > 0) {
 			int64_t rem = deadline - wb_now_ms();
 			left = rem > 0 ? (int)rem : 0;
 		}
 	}
 	if (n < 0)
 		return -errno;
-	if (wake_fd >= 0 && fds[1].revents)
-		return 2;
+	for (int i = 0; i < n; i++)
+		if (evs[i].data.u64 == WB_WAKE_TAG)
+			return 2;
 	return n > 0 ? 1 : 0;
 }
 
@@ -255,7 +279,7 @@ int64_t wb_poll_batch(struct wb_target *t, int wake_fd, int timeout_ms, char *ds
 	if (c->busy)
 		return -EBUSY;
 	if (!c->has_pend) {
-		rc = wb_wait(t->epfd, wake_fd, timeout_ms);
+		rc = wb_wait(t, wake_fd, timeout_ms);
 		if (rc < 0)
 			return rc;
 		if (rc == 2)
@@ -272,22 +296,22 @@ int64_t wb_poll_batch(struct wb_target *t, int wake_fd, int timeout_ms, char *ds
 	return n;
 }
 
-// wb_poll_classic is a classic poll in one call from Go: wait (unless a
-// record is held over), then hand every ready record to the callback, in
-// order, the held-over record first. Returns what consume returned, or
-// WB_WOKEN if the wait was interrupted; c->count, c->stopped and c->held
+// wb_poll_classic is a classic poll in one call: wait (unless a record is
+// held over), then hand every ready record to p->fn, in order, the
+// held-over record first. Returns what consume returned, -EBUSY if a poll
+// of this buffer is already in progress (p is then left alone), or
+// WB_WOKEN if the wait was interrupted; p->count, p->stopped and p->held
 // tell the rest.
-int64_t wb_poll_classic(struct wb_target *t, int wake_fd, volatile int *raised, int timeout_ms)
+int64_t wb_poll_classic(struct wb_target *t, int wake_fd, int timeout_ms, struct wb_classic *p)
 {
 	struct wb_consumer *c = t->c;
 	int rc = 0;
 
 	if (c->busy)
 		return -EBUSY;
-	c->raised = raised;
-	c->count = c->stopped = c->held = 0;
+	p->count = p->stopped = p->held = 0;
 	if (!c->has_pend) {
-		rc = wb_wait(t->epfd, wake_fd, timeout_ms);
+		rc = wb_wait(t, wake_fd, timeout_ms);
 		if (rc < 0)
 			return rc;
 		if (rc == 2)
@@ -296,6 +320,7 @@ int64_t wb_poll_classic(struct wb_target *t, int wake_fd, volatile int *raised, 
 			return 0;
 	}
 	c->busy = 1;
+	c->classic = p;
 	if (c->has_pend) {
 		c->has_pend = 0;
 		rc = wb_classic_add(c, c->pend, c->pend_len);
@@ -303,6 +328,7 @@ int64_t wb_poll_classic(struct wb_target *t, int wake_fd, volatile int *raised, 
 	if (rc >= 0)
 		rc = t->rb ? ring_buffer__consume(t->rb) : perf_buffer__consume(t->pb);
 	wb_perf_stopped = 0;
+	c->classic = NULL;
 	c->busy = 0;
 	return rc;
 }

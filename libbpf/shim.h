@@ -7,29 +7,35 @@
 #include <stdint.h>
 #include <bpf/libbpf.h>
 
+// wb_classic is one classic poll: each record goes to fn(ctx, data, size).
+// While *raised (the poll's Waker) is set, the next record is held (as
+// the consumer's pend) and the consume stops. The poll owns it until
+// wb_poll_classic returns: a nested poll of the same buffer is refused
+// before it touches anything.
+struct wb_classic {
+	int (*fn)(void *ctx, void *data, uint32_t size);
+	void *ctx;
+	volatile int *raised;
+	int count;   // records handed to fn
+	int stopped; // fn's negative result, which stopped the poll
+	int held;    // 1: the Waker stopped the poll before a record
+};
+
 // wb_consumer is the context of a ring or perf buffer's C callback. With
 // dst set, records are appended to dst in the batch format (u32 size, data,
-// padding to 4); otherwise each goes to the Go callback named by handle.
+// padding to 4); otherwise each goes to the classic poll in progress.
 struct wb_consumer {
-	uintptr_t handle;
+	uintptr_t handle; // cgo.Handle of the Go consumer (perf buffer losses)
 	char *dst;
 	uint32_t cap, len;
 	int count;
-	// A record that did not fit into the last batch, delivered first in the
-	// next one.
+	// A record that did not fit into the last batch, or that a pause held
+	// back, delivered first next time.
 	char *pend;
 	uint32_t pend_len, pend_cap;
 	int has_pend;
-	int busy; // a poll of this buffer is in progress (a callback may try another)
-
-	// A classic poll: each record goes to direct(direct_ctx, ...) if set,
-	// else to the Go callback. While *raised (the poll's Waker) is set, the
-	// next record is held (as pend) and the consume stops: held is then 1.
-	volatile int *raised;
-	int (*direct)(void *ctx, void *data, uint32_t size);
-	void *direct_ctx;
-	int stopped; // a callback's negative result, which stopped the poll
-	int held;
+	int busy; // a classic poll of this buffer is in progress (its callbacks may try another)
+	struct wb_classic *classic;
 };
 
 // wb_target is everything a batched poll of one buffer needs, so that
@@ -38,7 +44,8 @@ struct wb_target {
 	struct wb_consumer *c;
 	struct ring_buffer *rb;
 	struct perf_buffer *pb;
-	int epfd;
+	int epfd;    // libbpf's epoll set of the buffer
+	int wake_fd; // the Waker fd added to it (shim.c's wb_wait), or -1
 };
 
 void wb_install_print(void);
@@ -46,11 +53,13 @@ void wb_capture_set(uintptr_t h);
 struct ring_buffer *wb_ring_buffer_new(int map_fd, struct wb_consumer *c);
 struct perf_buffer *wb_perf_buffer_new(int map_fd, size_t page_cnt, struct wb_consumer *c);
 void wb_consumer_free(struct wb_consumer *c);
-int64_t wb_poll_classic(struct wb_target *t, int wake_fd, volatile int *raised, int timeout_ms);
+int wb_go_sample(void *c, void *data, uint32_t size);
+int64_t wb_now_ms(void); // CLOCK_MONOTONIC
 
-// The polls' result for a wait that the Waker interrupted. wb_poll_batch
-// is also called from host/internal/cabi's C fast path.
+// The polls' result for a wait that the Waker interrupted. Both polls are
+// also called from host/internal/cabi, which serves the guests' polls in C.
 #define WB_WOKEN (-(1LL << 40))
 int64_t wb_poll_batch(struct wb_target *t, int wake_fd, int timeout_ms, char *dst, uint32_t cap);
+int64_t wb_poll_classic(struct wb_target *t, int wake_fd, int timeout_ms, struct wb_classic *p);
 
 #endif

@@ -5,6 +5,8 @@
 
 int wasm_bpf_last_error(char *buf, int size)
 	__attribute__((import_module("wasm_bpf_ext"), import_name("wasm_bpf_last_error")));
+int wasm_bpf_buffer_poll_batch(uint64_t handle, int fd, void *buf, int buf_size, int timeout_ms)
+	__attribute__((import_module("wasm_bpf_ext"), import_name("wasm_bpf_buffer_poll_batch")));
 
 static char buf[4096];
 
@@ -41,5 +43,15 @@ int main(void)
 	last("after-success", sizeof(buf));
 	say("call attach %d", wasm_attach_bpf_program(h, "wbnope", NULL));
 	last("attach", sizeof(buf));
+	/* The polls, served in C: a first poll creates the consumer, then the
+	 * C path refuses the range (for the classic poll, before it looks at
+	 * the table). */
+	int rb = must_map_fd(h, "rb");
+	say("call poll %d", wasm_bpf_buffer_poll(h, rb, 0, 0, 0xfffffff0u, 64, 0));
+	last("poll-fault", sizeof(buf));
+	say("call batch %d", wasm_bpf_buffer_poll_batch(h, rb, (void *)(uintptr_t)0xfffffff0u, 64, 0));
+	last("batch-fault", sizeof(buf));
+	say("call poll %d", wasm_bpf_buffer_poll(h, rb, TABLE_INDEX(on_event), 0, GUEST_ADDR(buf), 64, 0));
+	last("poll-success", sizeof(buf));
 	return 0;
 }

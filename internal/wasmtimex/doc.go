@@ -1,7 +1,9 @@
 // Package wasmtimex reaches the few parts of wasmtime's C API that
 // wasmtime-go v39 does not expose, through the libwasmtime.a that
 // wasmtime-go already links, with the C headers of the same version in
-// include/. Where it relies on the layout of a wasmtime-go type (Store
-// begins with its *wasmtime_store_t, Func is a wasmtime_func_t, Memory a
-// wasmtime_memory_t), the layout is checked at compile or run time.
+// include/: the epoch deadline callback, a config's memory_may_move, and
+// (past the C API) the Winch compiler. Where it relies on a layout (a
+// wasmtime-go Store or Config begins with its C pointer; the byte of
+// wasmtime's Rust config that holds the compiler), the layout is checked
+// at run time, and a mismatch is an error that leaves things as they were.
 package wasmtimex

@@ -3,10 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "cabi.h"
-// The libbpf package's batched poll, linked into the same program.
-#include "shim.h"
 #include "_cgo_export.h"
 
 // The kernel's bpf_cmd numbers the ABI accepts.
@@ -73,13 +72,13 @@ enum {
 // fd: map-in-maps and prog arrays return ids, devmaps and cpumaps their
 // struct with the program's id, socket maps a socket cookie (docs/abi.md).
 
-// failed records the cause of a failed call for wasm_bpf_last_error and
-// returns -err. Only failures pay for it: a call that succeeds leaves the
-// record as it was, as errno.
-static int32_t failed(struct wb_maptab *t, int32_t func, int32_t fd, int32_t cmd, int err, const char *why)
+// failed records the cause of a failed map call for wasm_bpf_last_error
+// and returns -err. Only failures pay for it: a call that succeeds leaves
+// the record as it was, as errno. (The polls record theirs through the
+// host: poll.c.)
+static int32_t failed(struct wb_maptab *t, int32_t fd, int32_t cmd, int err, const char *why)
 {
 	t->last_src = WB_FAIL_C;
-	t->last_func = func;
 	t->last_fd = fd;
 	t->last_cmd = cmd;
 	t->last_errno = err;
@@ -90,7 +89,7 @@ static int32_t failed(struct wb_maptab *t, int32_t func, int32_t fd, int32_t cmd
 static int32_t refuse(struct wb_maptab *t, int32_t fd, int32_t cmd, int err, const char *why)
 {
 	wbMapopRefused(t->log, fd, cmd, err, (char *)why);
-	return failed(t, WB_FUNC_MAPOP, fd, cmd, err, why);
+	return failed(t, fd, cmd, err, why);
 }
 
 static enum wb_kind kind(const struct wb_maptab *t, int64_t fd)
@@ -324,7 +323,7 @@ static int32_t map_operate(struct wb_maptab *t, wasmtime_caller_t *caller, int32
 		return refuse(t, fd, cmd, EINVAL, "unknown command");
 	}
 	// libbpf 1.x returns -errno.
-	return rc < 0 ? failed(t, WB_FUNC_MAPOP, fd, cmd, -rc, NULL) : 0;
+	return rc < 0 ? failed(t, fd, cmd, -rc, NULL) : 0;
 }
 
 static wasm_trap_t *wb_mapop(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *args, size_t n)
@@ -336,47 +335,16 @@ static wasm_trap_t *wb_mapop(void *env, wasmtime_caller_t *caller, wasmtime_val_
 }
 
 
-// is_buffer reports whether fd is a ring or perf buffer map of the guest.
-static int is_buffer(const struct wb_maptab *t, int32_t fd)
+// wb_is_buffer reports whether fd is a ring or perf buffer map of the
+// guest: a poll's C path checks it beside its consumer, which exists only
+// for such maps (the Go side checked), in case the two tables disagree.
+int wb_is_buffer(const struct wb_maptab *t, int32_t fd)
 {
 	return kind(t, fd) == WB_MAP && (t->fds[fd].map_type == MT_RINGBUF || t->fds[fd].map_type == MT_PERF_EVENT_ARRAY);
 }
 
-static wasm_trap_t *wb_batch(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *args, size_t n)
-{
-	// (handle i64, fd i32, buf i32, buf_size i32, timeout_ms i32) -> i32
-	struct wb_maptab *t = env;
-	uint64_t handle = (uint64_t)args[0].i64;
-	int32_t fd = args[1].i32, size = args[3].i32, timeout = args[4].i32;
-	uint32_t buf = (uint32_t)args[2].i32;
-	uint8_t *base;
-	size_t len;
-	char *trap = NULL;
-
-	// The common case: a buffer whose consumer exists (so a ring or perf
-	// buffer map of this handle: the Go path checked it, and the map is
-	// still the guest's), a sound range. Everything else, including a wait
-	// that a pause or stop interrupted, takes the Go path, which checks,
-	// explains and creates consumers.
-	if (fd >= 0 && fd < t->bufcap && t->bufs[fd].valid && t->bufs[fd].handle == handle && is_buffer(t, fd) &&
-	    size >= 8 && memory(t, caller, &base, &len) && (uint64_t)buf + (uint32_t)size <= len) {
-		int64_t rc = wb_poll_batch(t->bufs[fd].target, t->wake_fd, timeout, (char *)base + buf, (uint32_t)size);
-		if (rc != WB_WOKEN) {
-			args[0].i32 = rc < 0 ? failed(t, WB_FUNC_BATCH, fd, 0, (int)-rc, NULL) : (int32_t)rc;
-			return NULL;
-		}
-	}
-	args[0].i32 = wbBatchSlow(t->slow, handle, fd, (int32_t)buf, size, timeout, &trap);
-	if (trap) {
-		wasm_trap_t *tr = wasmtime_trap_new(trap, strlen(trap));
-		free(trap);
-		return tr;
-	}
-	return NULL;
-}
-
-static void new_func(wasmtime_context_t *ctx, struct wb_maptab *t, wasmtime_func_unchecked_callback_t cb,
-		     wasm_valtype_t **ps, size_t np, wasmtime_func_t *out)
+void wb_new_func(wasmtime_context_t *ctx, struct wb_maptab *t, wasmtime_func_unchecked_callback_t cb,
+		 wasm_valtype_t **ps, size_t np, wasmtime_func_t *out)
 {
 	wasm_valtype_t *rs[1] = { wasm_valtype_new(WASM_I32) };
 	wasm_valtype_vec_t params, results;
@@ -394,16 +362,7 @@ void wb_mapop_func(wasmtime_context_t *ctx, struct wb_maptab *t, wasmtime_func_t
 		wasm_valtype_new(WASM_I32), wasm_valtype_new(WASM_I32), wasm_valtype_new(WASM_I32),
 		wasm_valtype_new(WASM_I32), wasm_valtype_new(WASM_I32), wasm_valtype_new(WASM_I64),
 	};
-	new_func(ctx, t, wb_mapop, ps, 6, out);
-}
-
-void wb_batch_func(wasmtime_context_t *ctx, struct wb_maptab *t, wasmtime_func_t *out)
-{
-	wasm_valtype_t *ps[5] = {
-		wasm_valtype_new(WASM_I64), wasm_valtype_new(WASM_I32), wasm_valtype_new(WASM_I32),
-		wasm_valtype_new(WASM_I32), wasm_valtype_new(WASM_I32),
-	};
-	new_func(ctx, t, wb_batch, ps, 5, out);
+	wb_new_func(ctx, t, wb_mapop, ps, 6, out);
 }
 
 int wb_buftab_set(struct wb_maptab *t, int32_t fd, uint64_t handle, void *target)
@@ -460,4 +419,9 @@ int wb_progtab_set(struct wb_maptab *t, int32_t fd, uint64_t object)
 		return -ENOMEM;
 	*m = (struct wb_fdinfo){ .kind = WB_PROG, .object = object };
 	return 0;
+}
+
+int wb_guest_memory(struct wb_maptab *t, wasmtime_caller_t *caller, uint8_t **base, size_t *len)
+{
+	return memory(t, caller, base, len);
 }

@@ -8,11 +8,12 @@
 // a value or key the kernel would read as an fd that is not an object of
 // this guest of the right kind (cabi.c has the table of them), -EINVAL for
 // an unknown command, -EFAULT for a range outside guest memory, the
-// kernel's result otherwise. wasm_bpf_ext's batched poll is
-// served here when its buffer's consumer exists and its arguments are
-// sound; any other call, and a wait that a pause or stop interrupted, goes
-// to a Go function of the host's, which checks, explains and creates
-// consumers.
+// kernel's result otherwise. The three polls (wasm_bpf's, the
+// callback-wrapper's and wasm_bpf_ext's batched poll) are served here when
+// their buffer's consumer exists and their arguments are sound, records
+// and callbacks included; they ask the host (Host) for the rest: a first
+// poll, which creates the consumer, the log line and record of a refusal
+// or failure, a pause or stop, a callback that ended the guest.
 package cabi
 
 /*
@@ -26,36 +27,68 @@ import "C"
 import (
 	"fmt"
 	"runtime/cgo"
+	"strings"
 	"syscall"
 	"unsafe"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
+	"github.com/wasm-bpf/wasm-bpf/internal/wasmtimex"
 	"github.com/wasm-bpf/wasm-bpf/libbpf"
 )
 
 // RefusalFunc hears of every map call refused before the kernel saw it.
 type RefusalFunc func(fd, cmd int32, errno syscall.Errno, why string)
 
-// BatchFunc is the batched poll's Go path: it returns the host function's
-// result, or a non-nil trap to end the guest with.
-type BatchFunc func(handle uint64, fd, buf, size, timeoutMs int32) (int32, error)
+// PollKind names the poll a Host call is about.
+type PollKind int
+
+const (
+	PollTable   PollKind = C.WB_POLL_TABLE   // wasm_bpf.wasm_bpf_buffer_poll
+	PollWrapper PollKind = C.WB_POLL_WRAPPER // the callback-wrapper's wasm_bpf_buffer_poll
+	PollBatch   PollKind = C.WB_POLL_BATCH   // wasm_bpf_ext.wasm_bpf_buffer_poll_batch
+)
+
+// Host is what the polls served in C ask of the host, on the guest's
+// thread, inside the guest's call.
+type Host interface {
+	// PollSetup is a poll of a buffer the C path does not know: it checks
+	// the handle and fd and creates the buffer's consumer (SetBuffer).
+	// It returns 0 to go on, or the poll's result (-errno).
+	PollSetup(k PollKind, handle uint64, fd int32) int32
+	// PollRefused hears why the C path refused a poll, for the log and
+	// wasm_bpf_last_error; args are slog's.
+	PollRefused(k PollKind, errno syscall.Errno, why string, args ...any)
+	// PollWoken waits out the pause that interrupted a poll; an error (the
+	// guest was stopped) ends the guest with a trap.
+	PollWoken() error
+	// PollEnded hears that a callback ended the guest: a *wasmtimex.Trap or
+	// a *wasmtimex.Exit. The poll traps with its message.
+	PollEnded(err error)
+	// PollFailed hears of a poll of fd that failed in libbpf or the
+	// kernel, for the log and wasm_bpf_last_error.
+	PollFailed(k PollKind, fd int32, errno syscall.Errno)
+	// PollClosed finishes the closes put off while polls ran (SetClosing).
+	PollClosed()
+}
 
 // Table is one guest's map and program fds and its buffers, and the host
 // functions that serve them.
 type Table struct {
 	t         *C.struct_wb_maptab // C memory: the host functions keep the pointer
-	log, slow cgo.Handle
+	log, host cgo.Handle
 }
 
-// New returns an empty table that reports map refusals to refused and
-// hands batched polls it does not serve to slow. wakeFD interrupts waits
-// (see libbpf.Waker).
-func New(refused RefusalFunc, slow BatchFunc, wakeFD int) *Table {
+// New returns an empty table that reports map refusals to refused and asks
+// host what the polls cannot decide. wakeFD and wakeFlag are the guest's
+// Waker (libbpf.Waker's FD and Flag): a pause or stop interrupts a poll's
+// wait, and its delivery before the next record.
+func New(refused RefusalFunc, host Host, wakeFD int, wakeFlag unsafe.Pointer) *Table {
 	t := (*C.struct_wb_maptab)(C.calloc(1, C.sizeof_struct_wb_maptab))
-	log, sl := cgo.NewHandle(refused), cgo.NewHandle(slow)
-	t.log, t.slow, t.wake_fd = C.uintptr_t(log), C.uintptr_t(sl), C.int(wakeFD)
-	return &Table{t: t, log: log, slow: sl}
+	log, h := cgo.NewHandle(refused), cgo.NewHandle(host)
+	t.log, t.host, t.wake_fd = C.uintptr_t(log), C.uintptr_t(h), C.int(wakeFD)
+	t.raised = (*C.int)(wakeFlag)
+	return &Table{t: t, log: log, host: h}
 }
 
 // Set makes fd a map of the guest's object (its handle) of this type with
@@ -113,12 +146,24 @@ func (t *Table) MapOperate(store *wasmtime.Store) *wasmtime.Func {
 	return wrap(raw)
 }
 
-// PollBatch creates wasm_bpf_ext.wasm_bpf_buffer_poll_batch in store; t
-// must outlive the store.
-func (t *Table) PollBatch(store *wasmtime.Store) *wasmtime.Func {
-	var raw C.wasmtime_func_t
-	C.wb_batch_func((*C.wasmtime_context_t)(unsafe.Pointer(store.Context())), t.t, &raw)
-	return wrap(raw)
+// Polls creates the three polls in store: wasm_bpf's, the
+// callback-wrapper's (whose records go to the guest's export callback),
+// and wasm_bpf_ext's batched poll. t must outlive the store.
+func (t *Table) Polls(store *wasmtime.Store, callback string) (table, wrapper, batch *wasmtime.Func) {
+	C.free(unsafe.Pointer(t.t.callback_name))
+	t.t.callback_name = C.CString(callback)
+	var rt, rw, rb C.wasmtime_func_t
+	C.wb_poll_funcs((*C.wasmtime_context_t)(unsafe.Pointer(store.Context())), t.t, &rt, &rw, &rb)
+	return wrap(rt), wrap(rw), wrap(rb)
+}
+
+// SetClosing tells the polls whether the host has closes to finish
+// (PollClosed) when a poll returns.
+func (t *Table) SetClosing(on bool) {
+	t.t.closing = 0
+	if on {
+		t.t.closing = 1
+	}
 }
 
 func wrap(raw C.wasmtime_func_t) *wasmtime.Func {
@@ -135,15 +180,15 @@ var _ = [1]struct{}{}[unsafe.Sizeof(wasmtime.Func{})-C.sizeof_wasmtime_func_t]
 func (t *Table) Free() {
 	C.free(unsafe.Pointer(t.t.fds))
 	C.free(unsafe.Pointer(t.t.bufs))
+	C.free(unsafe.Pointer(t.t.callback_name))
 	C.free(unsafe.Pointer(t.t))
 	t.log.Delete()
-	t.slow.Delete()
+	t.host.Delete()
 	t.t = nil
 }
 
-// Failure is the cause of a failed call of a function served here.
+// Failure is the cause of a failed wasm_bpf_map_operate.
 type Failure struct {
-	Func  string // "wasm_bpf_map_operate" or "wasm_bpf_buffer_poll_batch"
 	FD    int32
 	Cmd   int32 // wasm_bpf_map_operate's command
 	Errno syscall.Errno
@@ -151,16 +196,13 @@ type Failure struct {
 }
 
 // LastFailure returns the cause of the guest's last failed call if it
-// was one of the functions served here; ok is false when the last failure
-// the table heard of is one NoteFailure recorded, or none.
+// was a wasm_bpf_map_operate; ok is false when the last failure the table
+// heard of is one NoteFailure recorded (the polls' among them), or none.
 func (t *Table) LastFailure() (f Failure, ok bool) {
 	if t.t.last_src != C.WB_FAIL_C {
 		return Failure{}, false
 	}
-	f = Failure{Func: "wasm_bpf_map_operate", FD: int32(t.t.last_fd), Cmd: int32(t.t.last_cmd), Errno: syscall.Errno(t.t.last_errno)}
-	if t.t.last_func == C.WB_FUNC_BATCH {
-		f.Func = "wasm_bpf_buffer_poll_batch"
-	}
+	f = Failure{FD: int32(t.t.last_fd), Cmd: int32(t.t.last_cmd), Errno: syscall.Errno(t.t.last_errno)}
 	if t.t.last_why[0] != 0 {
 		f.Why = C.GoString(&t.t.last_why[0])
 	}
@@ -168,7 +210,7 @@ func (t *Table) LastFailure() (f Failure, ok bool) {
 }
 
 // NoteFailure records that the guest's last failed call is one the
-// caller keeps the cause of (a host function served in Go).
+// caller keeps the cause of (a host function served in Go, or a poll).
 func (t *Table) NoteFailure() { t.t.last_src = C.WB_FAIL_GO }
 
 //export wbMapopRefused
@@ -176,11 +218,44 @@ func wbMapopRefused(h C.uintptr_t, fd, cmd C.int32_t, code C.int, why *C.char) {
 	cgo.Handle(h).Value().(RefusalFunc)(int32(fd), int32(cmd), syscall.Errno(code), C.GoString(why))
 }
 
-//export wbBatchSlow
-func wbBatchSlow(h C.uintptr_t, handle C.uint64_t, fd, buf, size, timeout C.int32_t, trap **C.char) C.int32_t {
-	rc, err := cgo.Handle(h).Value().(BatchFunc)(uint64(handle), int32(fd), int32(buf), int32(size), int32(timeout))
-	if err != nil {
-		*trap = C.CString(err.Error()) // freed by the caller
+//export wbPoll
+func wbPoll(h C.uintptr_t, op C.int, r *C.struct_wb_pollreq) C.int32_t {
+	host := cgo.Handle(h).Value().(Host)
+	k := PollKind(r.kind)
+	switch op {
+	case C.WB_ASK_SETUP:
+		return C.int32_t(host.PollSetup(k, uint64(r.handle), int32(r.fd)))
+	case C.WB_ASK_REFUSED:
+		var args []any
+		if r.key1 != nil {
+			args = append(args, C.GoString(r.key1), int64(r.val1))
+		}
+		if r.key2 != nil {
+			args = append(args, C.GoString(r.key2), int64(r.val2))
+		}
+		if r.skey != nil {
+			args = append(args, C.GoString(r.skey), C.GoString(r.sval))
+		}
+		host.PollRefused(k, syscall.Errno(r.err), C.GoString(r.why), args...)
+	case C.WB_ASK_WOKEN:
+		if err := host.PollWoken(); err != nil {
+			r.trap = C.CString(err.Error()) // freed by the caller
+		}
+	case C.WB_ASK_ENDED:
+		msg := "guest call failed"
+		if r.msg_len > 0 {
+			msg = strings.TrimSpace(C.GoStringN(r.msg, C.int(r.msg_len)))
+		}
+		var err error = &wasmtimex.Trap{Message: msg}
+		if r.failed == 2 {
+			err = &wasmtimex.Exit{Code: int(r.status), Message: msg}
+		}
+		host.PollEnded(err)
+		r.trap = C.CString(err.Error())
+	case C.WB_ASK_FAILED:
+		host.PollFailed(k, int32(r.fd), syscall.Errno(-r.rc))
+	case C.WB_ASK_CLOSED:
+		host.PollClosed()
 	}
-	return C.int32_t(rc)
+	return 0
 }

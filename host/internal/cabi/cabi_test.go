@@ -27,7 +27,7 @@ const opWat = `(module
 // memory and a call of the function.
 func harness(t *testing.T, refused cabi.RefusalFunc) (*cabi.Table, []byte, func(fd, cmd int32, key, value, next uint32) int32) {
 	t.Helper()
-	table := cabi.New(refused, func(uint64, int32, int32, int32, int32) (int32, error) { return 0, nil }, -1)
+	table := cabi.New(refused, nil, -1, nil)
 	t.Cleanup(table.Free) // after the store is closed
 	engine := wasmtime.NewEngine()
 	store := wasmtime.NewStore(engine)
@@ -122,7 +122,7 @@ func TestMapOperate(t *testing.T) {
 		// the record as it was.
 		f, ok := table.LastFailure()
 		if tt.want < 0 {
-			if !ok || f.Errno != syscall.Errno(-tt.want) || f.FD != tt.fd || f.Cmd != tt.cmd || f.Func != "wasm_bpf_map_operate" ||
+			if !ok || f.Errno != syscall.Errno(-tt.want) || f.FD != tt.fd || f.Cmd != tt.cmd ||
 				(f.Why == "") != (tt.want == -2) {
 				t.Errorf("%s: failure recorded as %+v", tt.name, f)
 			}
