@@ -56,7 +56,7 @@ func runFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "env", Usage: "pass `KEY=VALUE` to the guest's environment (repeatable; default: none)"},
 		&cli.StringFlag{Name: "max-memory", Value: defaultMaxMemory, Usage: "limit the guest's linear memory to `SIZE` (e.g. 64MiB; 0: the 4 GiB of wasm32); growth beyond fails in the guest"},
 		&cli.DurationFlag{Name: "timeout", Usage: "stop the guest after `DURATION` of wall time"},
-		&cli.DurationFlag{Name: "cpu-limit", Usage: "stop the guest after `DURATION` of running Wasm code"},
+		&cli.DurationFlag{Name: "cpu-limit", Usage: "stop the guest after `DURATION` of CPU time (its Wasm code and its host calls; not time asleep)"},
 		&cli.IntFlag{Name: "max-objects", Usage: "refuse to load more than `N` BPF objects at once"},
 		&cli.IntFlag{Name: "max-links", Value: defaultMaxLinks, Usage: "refuse to attach more than `N` programs at once (0: no limit)"},
 		&cli.IntFlag{Name: "max-fds", Value: host.DefaultMaxFDs, Usage: "refuse loads and attaches that would make the runtime hold more than `N` file descriptors for the guest (negative: no limit)"},

@@ -45,7 +45,7 @@ type Config struct {
 
 	// Limits; zero means none.
 	MaxMemory  uint64        // bytes of linear memory: memory.grow beyond it fails in the guest
-	CPULimit   time.Duration // time spent running Wasm (counted in 10 ms epoch ticks); exceeding it stops the guest with ErrCPULimit
+	CPULimit   time.Duration // CPU time of the guest's thread (its Wasm code and the host calls it makes there, read at each 10 ms epoch tick it runs Wasm in); exceeding it stops the guest with ErrCPULimit
 	MaxObjects int           // BPF objects in the kernel at once: further loads return 0
 	MaxLinks   int           // programs attached at once: further attaches return -EMFILE (MaxFDs bounds them too)
 

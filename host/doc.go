@@ -51,8 +51,8 @@
 // (-EBADF otherwise). Every guest pointer is checked against the guest's
 // memory before the host touches it, and a bad argument returns a negative
 // errno and a debug log line, never a crash. Config bounds a guest's
-// memory (MaxMemory: memory.grow fails inside the guest), its Wasm CPU
-// time (CPULimit), the BPF objects and links it holds at once (MaxObjects,
+// memory (MaxMemory: memory.grow fails inside the guest), its CPU time
+// (CPULimit: its thread's, so time asleep or blocked costs nothing), the BPF objects and links it holds at once (MaxObjects,
 // MaxLinks), and the file descriptors it makes the host hold (MaxFDs, 1024
 // unless set): the refused call is logged at warn level, naming the limit.
 // A wall-clock bound is a context deadline. Every BPF object is read and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
@@ -154,6 +155,11 @@ func (rt *Runtime) prepare(g *guest, engine *wasmtime.Engine, module *wasmtime.M
 
 // run instantiates the module and calls its _start.
 func (g *guest) run(linker *wasmtime.Linker, module *wasmtime.Module) (int, error) {
+	// One thread for the whole run, so that its CPU clock is the guest's
+	// (control.onDeadline reads it for Config.CPULimit).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	g.ctl.startClock()
 	var callErr error
 	inst, err := linker.Instantiate(g.store, module)
 	switch {

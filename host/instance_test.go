@@ -158,14 +158,44 @@ func TestManyGuestsIndependent(t *testing.T) {
 	}
 }
 
+// sleeperWat sleeps 10 ms (poll_oneoff on the monotonic clock) 100 times
+// and exits 0: a second of wall time, almost no CPU.
+const sleeperWat = `(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") (local $i i32)
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const 10000000))
+    (loop $sleep
+      (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $sleep (i32.lt_u (local.get $i) (i32.const 100))))))`
+
 func TestCPULimitAndContext(t *testing.T) {
 	rt := newRuntime(t)
-	inst, err := rt.Start(context.Background(), wat(t, tickerWat), host.Config{CPULimit: 50 * time.Millisecond})
+	const limit = 50 * time.Millisecond
+	began := time.Now()
+	inst, err := rt.Start(context.Background(), wat(t, tickerWat), host.Config{CPULimit: limit})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := inst.Wait(); !errors.Is(err, host.ErrCPULimit) {
 		t.Fatalf("Wait: %v, want ErrCPULimit", err)
+	}
+	// A thread cannot use more CPU than the wall time it had.
+	if took := time.Since(began); took < limit {
+		t.Errorf("stopped after %v of wall time, before its %v of CPU", took, limit)
+	}
+
+	// CPU, not wake-ups: a guest that wakes every 10 ms for a second, with
+	// a limit of 50 ms, runs to its end (counting an epoch tick per wake-up
+	// stopped it after five).
+	inst, err = rt.Start(context.Background(), wat(t, sleeperWat), host.Config{CPULimit: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, err := inst.Wait(); code != 0 || err != nil {
+		t.Fatalf("sleeper: Wait = %d, %v; want 0, nil", code, err)
 	}
 
 	ctx, cancel := context.WithCancelCause(context.Background())
