@@ -3,6 +3,7 @@ module github.com/wasm-bpf/wasm-bpf
 go 1.25.0
 
 require (
+	github.com/aquasecurity/libbpfgo v0.7.0-libbpf-1.4
 	github.com/bytecodealliance/wasmtime-go/v39 v39.0.1
 	github.com/cilium/ebpf v0.22.0
 	github.com/docker/cli v29.7.2+incompatible
