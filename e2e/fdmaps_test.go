@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -10,9 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/wasm-bpf/wasm-bpf/host"
@@ -45,7 +41,6 @@ func TestFDsInMapValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(rt.Close)
-	baseProgs, baseMaps := ids(bpftoolShow(t, "prog")), ids(bpftoolShow(t, "map"))
 
 	// Guest B, and every fd this process opened for it. Its xdp/devmap
 	// program needs the "network" profile; guest A's objects need "all".
@@ -60,10 +55,10 @@ func TestFDsInMapValues(t *testing.T) {
 	before := procFDs(t)
 	b, _ := startInstanceConfig(t, rt, host.Config{Policy: network}, victimWasm)
 	b.waitLine("ready", readyTimeout)
-	bProgs := newObjs(t, "prog", "wbfdv_", baseProgs)
-	bMaps := newObjs(t, "map", "wbfdv_", baseMaps)
+	bObjs := b.held()
+	bProgs, bMaps := bObjs.progs, bObjs.maps
 	if len(bProgs) != 2 || len(bMaps) != 3 {
-		b.fatalf("guest B's objects in the kernel: progs %v, maps %v; want 2 and 3", bProgs, bMaps)
+		b.fatalf("guest B holds %s; want 2 programs and 3 maps", bObjs)
 	}
 	var foreign []string // LABEL=FD arguments of guest A
 	kinds := map[string]int{}
@@ -112,8 +107,8 @@ func TestFDsInMapValues(t *testing.T) {
 		Policy: all,
 	}, wasm, foreign...)
 	a.waitLine("loaded", readyTimeout)
-	aProgs := newObjs(t, "prog", "wbfd_", baseProgs)
-	aMaps := newObjs(t, "map", "wbfd_", baseMaps)
+	aObjs := a.held()
+	aProgs, aMaps := aObjs.progs, aObjs.maps
 	fdOf := map[string]int{}
 	for _, f := range procFDs(t) {
 		if name := aProgs[f.progID]; f.progID != 0 && name != "" {
@@ -229,7 +224,7 @@ func TestFDsInMapValues(t *testing.T) {
 	if code := b.waitExit(exitTimeout); code != 0 {
 		b.fatalf("exit %d (%v)", code, b.err)
 	}
-	assertIDsGone(t, b, bProgs, bMaps)
+	assertGone(t, b, bObjs)
 	if a.ended() {
 		a.fatalf("guest A ended before guest B's objects were checked")
 	}
@@ -237,75 +232,7 @@ func TestFDsInMapValues(t *testing.T) {
 	if code := a.waitExit(exitTimeout); code != 0 {
 		a.fatalf("exit %d (%v)", code, a.err)
 	}
-	assertIDsGone(t, a, aProgs, aMaps)
-}
-
-// newObjs returns the kernel's progs or maps whose names start with prefix
-// and that are not in base: id -> name.
-func newObjs(t *testing.T, kind, prefix string, base map[int]bool) map[int]string {
-	t.Helper()
-	objs := map[int]string{}
-	for _, o := range bpftoolShow(t, kind) {
-		if strings.HasPrefix(o.Name, prefix) && !base[o.ID] {
-			objs[o.ID] = o.Name
-		}
-	}
-	return objs
-}
-
-// assertIDsGone waits up to 3 s for the progs and maps to leave the kernel.
-func assertIDsGone(t *testing.T, g *guest, progs, maps map[int]string) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		var left []string
-		nowProgs, nowMaps := kernelIDs(t)
-		for id, name := range progs {
-			if nowProgs[id] {
-				left = append(left, fmt.Sprintf("prog %d (%s)", id, name))
-			}
-		}
-		for id, name := range maps {
-			if nowMaps[id] {
-				left = append(left, fmt.Sprintf("map %d (%s)", id, name))
-			}
-		}
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			sort.Strings(left)
-			g.fatalf("3 s after the guest ended these are still in the kernel: %s", strings.Join(left, ", "))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// kernelIDs lists the ids of the kernel's programs and maps by walking
-// them (BPF_PROG_GET_NEXT_ID, BPF_MAP_GET_NEXT_ID), which, unlike bpftool,
-// opens none of them. On this kernel (6.18) a prog array opened by id
-// (bpftool map show) just as its last fd closes can stay in the kernel for
-// good: the deferred clear that the last user reference schedules is
-// scheduled twice and takes a map reference each time, and a pending work
-// item runs once. Watching objects leave must not keep them.
-func kernelIDs(t *testing.T) (progs, maps map[int]bool) {
-	t.Helper()
-	return walkIDs(t, "BPF_PROG_GET_NEXT_ID", ebpf.ProgramGetNextID), walkIDs(t, "BPF_MAP_GET_NEXT_ID", ebpf.MapGetNextID)
-}
-
-func walkIDs[ID ~uint32](t *testing.T, cmd string, next func(ID) (ID, error)) map[int]bool {
-	t.Helper()
-	ids := map[int]bool{}
-	for id := ID(0); ; {
-		n, err := next(id)
-		if errors.Is(err, os.ErrNotExist) {
-			return ids
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", cmd, err)
-		}
-		ids[int(n)], id = true, n
-	}
+	assertGone(t, a, aObjs)
 }
 
 // procFD is one open fd of this process.
@@ -333,21 +260,8 @@ func procFDs(t *testing.T) map[int]procFD {
 		}
 		f := procFD{fd: fd, target: target}
 		if strings.HasPrefix(target, "anon_inode:bpf-") {
-			info, err := os.ReadFile("/proc/self/fdinfo/" + e.Name())
-			if err != nil {
-				continue
-			}
-			sc := bufio.NewScanner(strings.NewReader(string(info)))
-			for sc.Scan() {
-				k, v, _ := strings.Cut(sc.Text(), ":")
-				n, _ := strconv.Atoi(strings.TrimSpace(v))
-				switch k {
-				case "map_id":
-					f.mapID = n
-				case "prog_id":
-					f.progID = n
-				}
-			}
+			info := fdInfo(os.Getpid(), fd)
+			f.mapID, f.progID = info["map_id"], info["prog_id"]
 		}
 		fds[fd] = f
 	}

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -158,6 +157,7 @@ type guest struct {
 	}
 	cmd    *exec.Cmd          // CLI only
 	cancel context.CancelFunc // in-process only
+	base   bpfObjs            // in-process only: what this process held before the guest started
 
 	done     chan struct{} // closed when the guest has ended
 	exitCode int
@@ -234,6 +234,7 @@ func startInProcess(t *testing.T, wasmPath string, args ...string) *guest {
 		stdin:  stdinW,
 		cancel: cancel,
 		done:   make(chan struct{}),
+		base:   heldBy(t, os.Getpid()),
 	}
 	cfg := host.Config{
 		Args:   append([]string{wasmPath}, args...),
@@ -588,53 +589,4 @@ func head(s []string, n int) []string {
 		return append(s[:n:n], "...")
 	}
 	return s
-}
-
-// ---- kernel objects --------------------------------------------------------
-
-type bpfObj struct {
-	ID     int     `json:"id"`
-	Name   string  `json:"name"`
-	Type   bpfType `json:"type"`
-	ProgID int     `json:"prog_id"`
-}
-
-// bpfType is bpftool's name of a type, or its number for a type newer than
-// bpftool (Debian's prints cgrp_storage maps as 32).
-type bpfType string
-
-func (b *bpfType) UnmarshalJSON(data []byte) error {
-	var n int
-	if json.Unmarshal(data, &n) == nil {
-		*b = bpfType(strconv.Itoa(n))
-		return nil
-	}
-	return json.Unmarshal(data, (*string)(b))
-}
-
-// bpftoolShow lists the kernel's progs, maps or links.
-func bpftoolShow(t *testing.T, kind string) []bpfObj {
-	t.Helper()
-	bpftool, err := exec.LookPath("bpftool")
-	if err != nil {
-		bpftool = "/usr/sbin/bpftool"
-		if _, err2 := os.Stat(bpftool); err2 != nil {
-			testenv.Unavailable(t, "bpftool not found: %v", err)
-		}
-	}
-	var stderr bytes.Buffer
-	cmd := exec.Command(bpftool, "-j", kind, "show")
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("bpftool -j %s show: %v\n%s", kind, err, stderr.String())
-	}
-	var objs []bpfObj
-	if len(bytes.TrimSpace(out)) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(out, &objs); err != nil {
-		t.Fatalf("bpftool -j %s show: %v\n%s", kind, err, out)
-	}
-	return objs
 }
