@@ -32,11 +32,20 @@ import (
 // reference is never dropped). Watching objects leave must not keep them,
 // ours or anyone else's.
 
-// bpfObjs are BPF objects by id.
+// bpfObjs are BPF objects by id, and the fds through which a process held
+// them.
 type bpfObjs struct {
 	progs map[int]string // id -> name ("" if its fd closed before the name was read)
 	maps  map[int]string // id -> name (likewise)
 	links map[int]int    // id -> the id of the program it links
+	fds   map[int]fdRef  // fd -> what it refers to
+}
+
+// fdRef is the object an fd refers to: its fdinfo field ("prog_id",
+// "map_id", "link_id") and its id.
+type fdRef struct {
+	field string
+	id    int
 }
 
 func (o bpfObjs) empty() bool { return len(o.progs)+len(o.maps)+len(o.links) == 0 }
@@ -58,10 +67,15 @@ func (o bpfObjs) String() string {
 
 // minus is o without the objects of base.
 func (o bpfObjs) minus(base bpfObjs) bpfObjs {
-	out := bpfObjs{progs: maps.Clone(o.progs), maps: maps.Clone(o.maps), links: maps.Clone(o.links)}
+	out := bpfObjs{progs: maps.Clone(o.progs), maps: maps.Clone(o.maps), links: maps.Clone(o.links), fds: maps.Clone(o.fds)}
 	maps.DeleteFunc(out.progs, func(id int, _ string) bool { _, ok := base.progs[id]; return ok })
 	maps.DeleteFunc(out.maps, func(id int, _ string) bool { _, ok := base.maps[id]; return ok })
 	maps.DeleteFunc(out.links, func(id, _ int) bool { _, ok := base.links[id]; return ok })
+	inBase := map[fdRef]bool{}
+	for _, r := range base.fds {
+		inBase[r] = true
+	}
+	maps.DeleteFunc(out.fds, func(_ int, r fdRef) bool { return inBase[r] })
 	return out
 }
 
@@ -112,7 +126,7 @@ func heldBy(t *testing.T, pid int) bpfObjs {
 	if err != nil {
 		t.Fatalf("the BPF objects process %d holds: %v", pid, err)
 	}
-	o := bpfObjs{progs: map[int]string{}, maps: map[int]string{}, links: map[int]int{}}
+	o := bpfObjs{progs: map[int]string{}, maps: map[int]string{}, links: map[int]int{}, fds: map[int]fdRef{}}
 	for _, e := range ents {
 		fd, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -122,10 +136,13 @@ func heldBy(t *testing.T, pid int) bpfObjs {
 		// A link's fdinfo names its program too: that makes it no program.
 		if id, ok := kv["link_id"]; ok {
 			o.links[id] = kv["prog_id"]
+			o.fds[fd] = fdRef{"link_id", id}
 		} else if id, ok := kv["prog_id"]; ok {
 			o.progs[id] = objName(pidfd, fd, id, progName)
+			o.fds[fd] = fdRef{"prog_id", id}
 		} else if id, ok := kv["map_id"]; ok {
 			o.maps[id] = objName(pidfd, fd, id, mapName)
+			o.fds[fd] = fdRef{"map_id", id}
 		}
 	}
 	// A process that has ended holds no fds: what was read would look like
@@ -178,6 +195,38 @@ func mapName(fd int) (string, int, error) {
 	}
 	id, _ := info.ID()
 	return info.Name, int(id), nil
+}
+
+// watchClose watches the fds through which process pid holds o, and
+// returns a function that stops watching and says when the first of them
+// stopped referring to its object: when the runtime, the guest having
+// ended, began to close what it held. (Closing takes the kernel's time:
+// detaching a link waits for RCU grace periods, which take long on a busy
+// machine, and is the kernel's share of a stop, not the runtime's.)
+func watchClose(pid int, o bpfObjs) (stop func() (time.Time, bool)) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	var at time.Time
+	go func() {
+		defer close(done)
+		for {
+			for fd, r := range o.fds {
+				if fdInfo(pid, fd)[r.field] != r.id {
+					at = time.Now()
+					return
+				}
+			}
+			select {
+			case <-quit:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	return func() (time.Time, bool) {
+		close(quit)
+		<-done
+		return at, !at.IsZero()
+	}
 }
 
 // inKernel returns which of o are still in the kernel, as lines.
