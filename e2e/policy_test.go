@@ -62,20 +62,56 @@ func (r *policyRun) first() string {
 	return ls[0].text
 }
 
-// finish lets the guest end and returns its "count N", or -1 if it printed none.
+// finish lets the guest end and returns its last "count N", or -1 if it
+// printed none.
 func (r *policyRun) finish() int {
 	r.t.Helper()
 	r.sendLine("end")
 	if code := r.waitExit(exitTimeout); code != 0 {
 		r.fatalf("exit code %d, want 0", code)
 	}
+	counts := r.counts()
+	if len(counts) == 0 {
+		return -1
+	}
+	return counts[len(counts)-1]
+}
+
+// counts are the guest's "count N" lines so far.
+func (r *policyRun) counts() []int {
+	var counts []int
 	for _, l := range r.stdout.snapshot() {
 		if n, ok := strings.CutPrefix(l.text, "count "); ok {
 			v, _ := strconv.Atoi(n)
-			return v
+			counts = append(counts, v)
 		}
 	}
-	return -1
+	return counts
+}
+
+// waitCount asks the guest for its count until it is at least n, for up to
+// eventTimeout: for work the kernel does after the syscall that caused it
+// has returned (an XDP program runs in the receiving veth's softirq).
+func (r *policyRun) waitCount(n int) {
+	r.t.Helper()
+	deadline := time.Now().Add(eventTimeout)
+	for asked := len(r.counts()) + 1; ; asked++ {
+		r.sendLine("count")
+		r.waitFor("a count", eventTimeout, func([]line) int {
+			if len(r.counts()) >= asked {
+				return 0
+			}
+			return -1
+		})
+		got := r.counts()[asked-1]
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.fatalf("count %d after %v, want at least %d", got, eventTimeout, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // hasLogLine reports whether the CLI's stderr holds exactly the line want;
@@ -191,6 +227,7 @@ func TestPolicyNetwork(t *testing.T) {
 	expectLoaded(t, r, "wbpol_xdp")
 	const frames = 5
 	sendFrames(t, a, frames)
+	r.waitCount(frames)
 	if n := r.finish(); n < frames {
 		r.fatalf("count %d, want at least the %d frames sent", n, frames)
 	}
@@ -225,7 +262,6 @@ func sendFrames(t *testing.T, iface string, n int) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(100 * time.Millisecond)
 }
 
 // cgroup2Mount finds the cgroup v2 hierarchy from /proc/mounts.
