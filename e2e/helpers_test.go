@@ -22,9 +22,14 @@ import (
 
 // Bounds that keep a broken runtime from hanging the tests.
 const (
-	readyTimeout = 30 * time.Second // start to "ready" (includes wasm compilation)
+	readyTimeout = 30 * time.Second // start to "ready": compiling a C guest (well under a second), loading, attaching
 	eventTimeout = 10 * time.Second // spawned execs to their events
 	exitTimeout  = 15 * time.Second // stop request to the guest's exit
+	// bigReadyTimeout is readyTimeout for a guest with a language's runtime
+	// in it: a Go guest is 2.6 MB of Wasm to compile when the compile cache
+	// lacks it, 4-5 s on a quiet 2-core machine and many times that while
+	// other builds and tests run.
+	bigReadyTimeout = 2 * time.Minute
 )
 
 // ---- building --------------------------------------------------------------

@@ -53,8 +53,12 @@ func TestNewTool(t *testing.T) {
 			run(dir, "make")
 			wasm := filepath.Join(dir, name+".wasm")
 
+			ready := bigReadyTimeout
+			if lang == "c" {
+				ready = readyTimeout
+			}
 			g := startCLI(t, nil, wasm)
-			g.waitLine("PID     COMM             FILENAME", readyTimeout)
+			g.waitLine("PID     COMM             FILENAME", ready)
 			// The tool prints the file each exec runs: a copy of true at a
 			// path of this test's own.
 			probe := filepath.Join(parent, "wbnew"+runID())
