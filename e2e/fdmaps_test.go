@@ -448,10 +448,15 @@ func TestMapsHoldOnlyTheirObjects(t *testing.T) {
 	if len(outer) != 1 || len(big) != 1 || len(held.maps) != 2 {
 		g.fatalf("the guest holds %s, want the maps of one object, wbln_outer and wbln_big", held)
 	}
+	var foreign []string
 	for slot, inner := range innerMapIDs(t, fdOfMap(t, outer[0])) {
 		if _, ok := held.maps[inner]; !ok {
-			g.errorf("slot %d of wbln_outer holds map %d, which is not a map of its object (%s)", slot, inner, held)
+			foreign = append(foreign, fmt.Sprintf("slot %d: map %d", slot, inner))
 		}
+	}
+	if len(foreign) > 0 {
+		sort.Strings(foreign)
+		g.errorf("wbln_outer holds maps of no object the guest holds (%s): %s", held, strings.Join(foreign, ", "))
 	}
 	for i := range n {
 		g.waitLine(fmt.Sprintf("insert %d %d", i, eBADF), time.Second)
