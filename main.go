@@ -97,12 +97,12 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		return 2, errors.New("no module given")
 	}
 	path := c.Args().First()
-	maxMemory, err := parseSize(c.String("max-memory"))
+	maxMemory, err := policy.ParseBytes(c.String("max-memory"))
 	if err != nil {
 		return 2, fmt.Errorf("--max-memory: %w", err)
 	}
 
-	maxMapMemory, err := parseSize(c.String("max-map-memory"))
+	maxMapMemory, err := policy.ParseBytes(c.String("max-map-memory"))
 	if err != nil {
 		return 2, fmt.Errorf("--max-map-memory: %w", err)
 	}
@@ -165,12 +165,12 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		Logger:         logger,
 		WrapperModule:  c.String("wrapper-module-name"),
 		CallbackExport: c.String("callback-export-name"),
-		MaxMemory:      maxMemory,
+		MaxMemory:      uint64(maxMemory),
 		CPULimit:       c.Duration("cpu-limit"),
 		MaxObjects:     c.Int("max-objects"),
 		MaxLinks:       c.Int("max-links"),
 		Policy:         pol,
-		MaxMapMemory:   maxMapMemory,
+		MaxMapMemory:   uint64(maxMapMemory),
 	})
 	if err != nil {
 		return 1, fmt.Errorf("%s: %w", path, err)
@@ -190,21 +190,15 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 // readPolicy is the policy of --policy FILE (default: observe) with the
 // grants of --allow added.
 func readPolicy(file string, allow []string) (*policy.Policy, error) {
-	p := policy.Default()
-	if file != "" {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("--policy: %w", err)
+	p, err := policy.Load(file, allow...)
+	var lerr *policy.LoadError
+	if errors.As(err, &lerr) {
+		if lerr.File == "" {
+			return nil, fmt.Errorf("--allow: %w", err)
 		}
-		if p, err = policy.Parse(data); err != nil {
-			return nil, fmt.Errorf("--policy %s: %w", file, err)
-		}
+		return nil, fmt.Errorf("--policy: %w", err)
 	}
-	p, err := p.With(allow...)
-	if err != nil {
-		return nil, fmt.Errorf("--allow: %w", err)
-	}
-	return p, nil
+	return p, err
 }
 
 // version reports the module version and VCS revision the binary was built
