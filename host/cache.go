@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 )
@@ -26,8 +27,9 @@ func DefaultCacheDir() (string, error) {
 // wasmtime accepts it for this engine; anything else is deleted and
 // compiled again.
 type codeCache struct {
-	dir         string
-	fingerprint string
+	dir          string
+	fingerprint  string
+	hits, misses atomic.Uint64
 }
 
 // cacheMagic starts every entry; the SHA-256 of the payload follows it.
@@ -52,6 +54,7 @@ func (c *codeCache) load(engine *wasmtime.Engine, wasm []byte) *wasmtime.Module 
 	path := c.path(wasm)
 	data, err := os.ReadFile(path)
 	if err != nil {
+		c.misses.Add(1)
 		return nil
 	}
 	payload, ok := bytes.CutPrefix(data, cacheMagic)
@@ -59,11 +62,13 @@ func (c *codeCache) load(engine *wasmtime.Engine, wasm []byte) *wasmtime.Module 
 		sum, code := payload[:sha256.Size], payload[sha256.Size:]
 		if got := sha256.Sum256(code); bytes.Equal(sum, got[:]) {
 			if m, err := wasmtime.NewModuleDeserialize(engine, code); err == nil {
+				c.hits.Add(1)
 				return m
 			}
 		}
 	}
 	os.Remove(path) // corrupt or stale: compile again and rewrite
+	c.misses.Add(1)
 	return nil
 }
 

@@ -38,6 +38,8 @@ type guest struct {
 	// Other guests' fds are absent.
 	maptab *cabi.Table
 
+	stats *guestStats // host/stats.go
+
 	// fatal is what ended the guest inside a host call that called back into
 	// it (a trap or proc_exit in a poll callback); the host call returns a
 	// trap and Run reports fatal instead.
@@ -70,6 +72,7 @@ type buffer interface {
 	PollDirect(w *libbpf.Waker, timeoutMs int, fn, ctx unsafe.Pointer) (int, error)
 	PollBatch(w *libbpf.Waker, timeoutMs int, dst []byte) (int, error)
 	Target() unsafe.Pointer // for the C path of the batched poll (host/internal/cabi)
+	CountInto(*libbpf.Counters)
 	Close()
 }
 
@@ -81,6 +84,7 @@ func newGuest(store *wasmtime.Store, ctl *control, cfg Config) *guest {
 		store:   store,
 		ctl:     ctl,
 		objects: map[uint64]*object{},
+		stats:   newGuestStats(),
 	}
 	g.maptab = cabi.New(func(fd, cmd int32, errno syscall.Errno, why string) {
 		args := []any{"fd", fd, "cmd", cmd, "errno", errno.Error()}
@@ -143,6 +147,7 @@ func (g *guest) close(o *object) {
 		o.closing = true
 		return
 	}
+	g.stats.closing(o)
 	for _, l := range o.links {
 		l.Destroy()
 	}
@@ -159,6 +164,7 @@ func (g *guest) closeAll() {
 		o.polls = 0 // no poll is in progress once the guest has ended
 		g.close(o)
 	}
+	g.stats.ended()
 }
 
 // end records what ends the guest inside a nested call; the first cause wins.

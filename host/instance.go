@@ -13,10 +13,11 @@ import (
 
 // Instance is one running guest.
 type Instance struct {
-	ctl  *control
-	done chan struct{}
-	code int
-	err  error
+	ctl   *control
+	stats *guestStats
+	done  chan struct{}
+	code  int
+	err   error
 }
 
 // Start compiles (or takes from the cache) and links the guest module, and
@@ -44,7 +45,7 @@ func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instanc
 	}
 	store := wasmtime.NewStore(rt.engine)
 	g := newGuest(store, ctl, cfg)
-	inst := &Instance{ctl: ctl, done: make(chan struct{})}
+	inst := &Instance{ctl: ctl, stats: g.stats, done: make(chan struct{})}
 	linker, streams, err := rt.prepare(g, module)
 	if err != nil {
 		store.Close()
@@ -101,7 +102,7 @@ func (rt *Runtime) prepare(g *guest, module *wasmtime.Module) (*wasmtime.Linker,
 		store.Limiter(int64(cfg.MaxMemory), -1, -1, -1, -1)
 	}
 	store.SetEpochDeadline(1)
-	if err := wasmtimex.SetEpochDeadlineCallback(store, g.ctl.onDeadline); err != nil {
+	if err := wasmtimex.SetEpochDeadlineCallback(store, g.onDeadline); err != nil {
 		return nil, nil, err
 	}
 	streams, err := wasi.Configure(store, wasi.Config{

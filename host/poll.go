@@ -128,6 +128,7 @@ func (g *guest) buffer(o *object, fd int32, m *mapRef) (buffer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("map %q: %w", m.name, err)
 	}
+	b.CountInto(g.stats.pollCounters())
 	if err := g.maptab.SetBuffer(fd, o.handle, b.Target()); err != nil {
 		b.Close()
 		return nil, err

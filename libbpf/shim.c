@@ -24,6 +24,13 @@ void wb_install_print(void)
 	libbpf_set_print(wb_print);
 }
 
+// wb_count adds n to a counter that other threads read: one writer, so a
+// relaxed store of the sum (a plain store) suffices.
+static void wb_count(uint64_t *p, uint64_t n)
+{
+	__atomic_store_n(p, *p + n, __ATOMIC_RELAXED);
+}
+
 static uint32_t wb_framed(uint32_t n)
 {
 	return 4 + ((n + 3) & ~3u);
@@ -151,6 +158,8 @@ static enum bpf_perf_event_ret wb_perf_event(void *ctx, int cpu, struct perf_eve
 		return rc < 0 ? LIBBPF_PERF_EVENT_ERROR : LIBBPF_PERF_EVENT_CONT;
 	}
 	case PERF_RECORD_LOST:
+		if (((struct wb_consumer *)ctx)->counters)
+			wb_count(&((struct wb_consumer *)ctx)->counters->lost, l->lost);
 		wbGoPerfLost(((struct wb_consumer *)ctx)->handle, cpu, l->lost);
 		return LIBBPF_PERF_EVENT_CONT;
 	default:
@@ -209,7 +218,7 @@ static int wb_wait(int epoll_fd, int wake_fd, int timeout_ms)
 // wb_poll_batch is a whole batched poll in one call from Go: wait (unless a
 // record is held over), then copy ready records into dst. Returns bytes
 // written, or WB_WOKEN, or -errno.
-int64_t wb_poll_batch(struct wb_target *t, int wake_fd, int timeout_ms, char *dst, uint32_t cap)
+static int64_t wb_poll_batch1(struct wb_target *t, int wake_fd, int timeout_ms, char *dst, uint32_t cap)
 {
 	struct wb_consumer *c = t->c;
 	int rc;
@@ -238,7 +247,7 @@ int64_t wb_poll_batch(struct wb_target *t, int wake_fd, int timeout_ms, char *ds
 // order, the held-over record first. Returns what consume returned, or
 // WB_WOKEN if the wait was interrupted; c->count, c->stopped and c->held
 // tell the rest.
-int64_t wb_poll_classic(struct wb_target *t, int wake_fd, volatile int *raised, int timeout_ms)
+static int64_t wb_poll_classic1(struct wb_target *t, int wake_fd, volatile int *raised, int timeout_ms)
 {
 	struct wb_consumer *c = t->c;
 	int rc = 0;
@@ -264,5 +273,49 @@ int64_t wb_poll_classic(struct wb_target *t, int wake_fd, volatile int *raised, 
 	if (rc >= 0)
 		rc = t->rb ? ring_buffer__consume(t->rb) : perf_buffer__consume(t->pb);
 	c->busy = 0;
+	return rc;
+}
+
+static int64_t wb_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+// wb_counted ends a poll that began at t0 (ns): it counts the poll, the
+// records it delivered and its time, the wait included.
+static void wb_counted(struct wb_consumer *c, int64_t t0)
+{
+	struct wb_counters *k = c->counters;
+
+	wb_count(&k->polls, 1);
+	wb_count(&k->records, (uint64_t)c->count);
+	wb_count(&k->poll_ns, (uint64_t)(wb_now_ns() - t0));
+}
+
+// The polls as called, counted when the buffer has counters.
+int64_t wb_poll_batch(struct wb_target *t, int wake_fd, int timeout_ms, char *dst, uint32_t cap)
+{
+	int64_t t0, rc;
+
+	if (!t->c->counters || t->c->busy)
+		return wb_poll_batch1(t, wake_fd, timeout_ms, dst, cap);
+	t0 = wb_now_ns();
+	t->c->count = 0; // a wait that ends without records leaves it as it was
+	rc = wb_poll_batch1(t, wake_fd, timeout_ms, dst, cap);
+	wb_counted(t->c, t0);
+	return rc;
+}
+
+int64_t wb_poll_classic(struct wb_target *t, int wake_fd, volatile int *raised, int timeout_ms)
+{
+	int64_t t0, rc;
+
+	if (!t->c->counters || t->c->busy)
+		return wb_poll_classic1(t, wake_fd, raised, timeout_ms);
+	t0 = wb_now_ns();
+	rc = wb_poll_classic1(t, wake_fd, raised, timeout_ms);
+	wb_counted(t->c, t0);
 	return rc;
 }

@@ -7,6 +7,12 @@
 #include <stdint.h>
 #include <bpf/libbpf.h>
 
+// wb_counters add up what the polls of one guest did (libbpf/stats.go):
+// written by the thread that polls, one at a time, and read by others.
+struct wb_counters {
+	uint64_t polls, records, lost, poll_ns;
+};
+
 // wb_consumer is the context of a ring or perf buffer's C callback. With
 // dst set, records are appended to dst in the batch format (u32 size, data,
 // padding to 4); otherwise each goes to the Go callback named by handle.
@@ -30,6 +36,8 @@ struct wb_consumer {
 	void *direct_ctx;
 	int stopped; // a callback's negative result, which stopped the poll
 	int held;
+
+	struct wb_counters *counters; // NULL: not counted
 };
 
 // wb_target is everything a batched poll of one buffer needs, so that
