@@ -78,7 +78,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			Flags:     runFlags(),
 			Action:    action,
 		}, genCommand(), inspectCommand(), versionCommand(),
-			pushCommand(), pullCommand(), imagesCommand(), loginCommand(), signCommand(), generateKeyPairCommand()},
+			pushCommand(), pullCommand(), imagesCommand(), loginCommand(), signCommand(), generateKeyPairCommand(),
+			serveCommand(), psCommand(), startCommand(), stopCommand(), restartCommand(), pauseCommand(), resumeCommand(), logsCommand(), rmCommand()},
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
 	}

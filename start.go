@@ -1,0 +1,113 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/wasm-bpf/wasm-bpf/agent"
+	"github.com/wasm-bpf/wasm-bpf/oci"
+	"github.com/wasm-bpf/wasm-bpf/policy"
+)
+
+func startCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "start",
+		Usage:     "start a guest in the agent (it outlives this command; wasm-bpf logs and stop reach it)",
+		ArgsUsage: "MODULE.wasm|REF [ARGS...]",
+		Flags: []cli.Flag{
+			socketFlag,
+			&cli.StringFlag{Name: "id", Usage: "name the guest `ID` (default: the module's file name)"},
+			&cli.StringFlag{Name: "restart", Value: "never", Usage: "restart `POLICY`: never, on-failure, always"},
+			&cli.StringSliceFlag{Name: "env", Usage: "pass `KEY=VALUE` to the guest's environment (repeatable)"},
+			&cli.StringSliceFlag{Name: "allow", Usage: "grant the guest's BPF objects `CAP`, as run --allow does (docs/policy.md)"},
+			&cli.StringFlag{Name: "policy", Usage: "the guest's policy `FILE`, as run --policy reads it"},
+			&cli.StringFlag{Name: "max-memory", Usage: "limit the guest's linear memory to `SIZE`"},
+			&cli.DurationFlag{Name: "cpu-limit", Usage: "stop the guest after `DURATION` of running Wasm code"},
+			&cli.IntFlag{Name: "max-objects", Usage: "refuse to load more than `N` BPF objects at once"},
+			&cli.IntFlag{Name: "max-links", Usage: "refuse to attach more than `N` programs at once"},
+			&cli.StringFlag{Name: "max-map-memory", Value: "256MiB", Usage: "limit the kernel memory of the guest's BPF maps to `SIZE`; 0: no limit"},
+			&cli.StringFlag{Name: "pull", Value: "missing", Usage: "pull `POLICY` of a registry reference: missing, always, never"},
+			&cli.StringFlag{Name: "verify-key", Usage: "start a registry guest only if it carries a cosign signature by the public key in `FILE`"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return fmt.Errorf("no module given: wasm-bpf start [flags] MODULE.wasm|REF [ARGS...]")
+			}
+			spec, err := startSpec(c)
+			if err != nil {
+				return err
+			}
+			s, err := agentClient(c).Start(c.Context, spec)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "%s %s\n", s.ID, s.State)
+			return nil
+		},
+	}
+}
+
+// startSpec is the guest start's flags describe, its paths made absolute:
+// the agent does not share this command's working directory.
+func startSpec(c *cli.Context) (agent.Spec, error) {
+	module := c.Args().First()
+	abs := func(p string) (string, error) {
+		if p == "" {
+			return "", nil
+		}
+		return filepath.Abs(p)
+	}
+	var err error
+	if oci.IsModuleFile(module) {
+		if module, err = abs(module); err != nil {
+			return agent.Spec{}, err
+		}
+	}
+	id := c.String("id")
+	if id == "" {
+		id = guestID(module)
+	}
+	spec := agent.Spec{
+		ID:      id,
+		Module:  module,
+		Args:    c.Args().Tail(),
+		Env:     c.StringSlice("env"),
+		Allow:   c.StringSlice("allow"),
+		Restart: agent.RestartPolicy(c.String("restart")),
+		Pull:    c.String("pull"),
+	}
+	if spec.PolicyFile, err = abs(c.String("policy")); err != nil {
+		return spec, err
+	}
+	if spec.VerifyKey, err = abs(c.String("verify-key")); err != nil {
+		return spec, err
+	}
+	l := &spec.Limits
+	if l.MaxMemory, err = policy.ParseBytes(c.String("max-memory")); err != nil {
+		return spec, fmt.Errorf("--max-memory: %w", err)
+	}
+	mm, err := policy.ParseBytes(c.String("max-map-memory"))
+	if err != nil {
+		return spec, fmt.Errorf("--max-map-memory: %w", err)
+	}
+	l.MaxMapMemory = &mm
+	l.CPULimit = agent.Duration(c.Duration("cpu-limit"))
+	l.MaxObjects, l.MaxLinks = c.Int("max-objects"), c.Int("max-links")
+	return spec, nil
+}
+
+// guestID names a guest after its module: "bootstrap" for
+// ./bootstrap.wasm or ghcr.io/acme/bootstrap:1.0.
+func guestID(module string) string {
+	base := filepath.Base(module)
+	for i, r := range base {
+		if r == ':' || r == '@' {
+			base = base[:i]
+			break
+		}
+	}
+	return strings.ToLower(strings.TrimSuffix(base, ".wasm"))
+}
