@@ -190,6 +190,11 @@ func (c *Client) Logs(ctx context.Context, id string, o LogOptions, fn func(LogL
 	return nil
 }
 
+// Ready returns nil when the agent is ready (/readyz), or why not.
+func (c *Client) Ready(ctx context.Context) error {
+	return c.do(ctx, "GET", PathReadyz, nil, nil)
+}
+
 // Metrics returns the agent's metrics, in Prometheus's text format.
 func (c *Client) Metrics(ctx context.Context) (string, error) {
 	resp, err := c.send(ctx, "GET", PathMetrics, nil)

@@ -75,7 +75,7 @@ type guestStats struct {
 type heldObject struct {
 	maps, progs int
 	memlock     uint64
-	lost        *uint64 // LostVariable in the kernel's map, or nil
+	lost        *libbpf.GlobalU64 // LostVariable, or nil
 }
 
 func newGuestStats() *guestStats {
@@ -102,7 +102,7 @@ func (s *guestStats) load() Stats {
 		st.Programs += h.progs
 		st.KernelMemory += h.memlock
 		if h.lost != nil {
-			st.ProgramLost += atomic.LoadUint64(h.lost)
+			st.ProgramLost += h.lost.Load()
 		}
 	}
 	st.Links = s.links
@@ -154,7 +154,8 @@ func (s *guestStats) closing(o *object) {
 		return
 	}
 	if h.lost != nil {
-		s.lostDone += atomic.LoadUint64(h.lost)
+		s.lostDone += h.lost.Load()
+		h.lost.Close()
 	}
 	s.links -= len(o.links)
 	delete(s.objects, o)

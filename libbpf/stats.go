@@ -3,13 +3,18 @@ package libbpf
 /*
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/bpf.h>
 #include <bpf/libbpf.h>
 #include <bpf/btf.h>
 #include "shim.h"
 
-// wb_global_u64 is the address, in the object's mmap'ed global data, of
-// the 8-byte global variable name, or NULL.
-static uint64_t *wb_global_u64(struct bpf_object *obj, const char *name)
+// wb_global_u64 maps the kernel's memory of the global data section that
+// holds the 8-byte global variable name, read-only, and returns the
+// variable's address in it (and the mapping in *base and *len), or NULL.
+// libbpf 1.4 maps global data to the kernel's memory only for skeletons.
+static uint64_t *wb_global_u64(struct bpf_object *obj, const char *name, void **base, size_t *len)
 {
 	struct btf *btf = bpf_object__btf(obj);
 	struct bpf_map *m;
@@ -19,25 +24,29 @@ static uint64_t *wb_global_u64(struct bpf_object *obj, const char *name)
 	bpf_object__for_each_map(m, obj) {
 		const struct btf_type *sec;
 		const struct btf_var_secinfo *v;
-		size_t size;
-		char *data;
 		int i;
 
-		if (!bpf_map__is_internal(m))
+		if (!bpf_map__is_internal(m) || !(bpf_map__map_flags(m) & BPF_F_MMAPABLE) || bpf_map__fd(m) < 0)
 			continue;
 		sec = btf__type_by_id(btf, bpf_map__btf_value_type_id(m));
 		if (!sec || !btf_is_datasec(sec))
 			continue;
-		data = bpf_map__initial_value(m, &size);
 		v = btf_var_secinfos(sec);
 		for (i = 0; i < btf_vlen(sec); i++, v++) {
 			const struct btf_type *var = btf__type_by_id(btf, v->type);
+			long page = sysconf(_SC_PAGESIZE);
+			void *p;
 
 			if (!var || strcmp(btf__name_by_offset(btf, var->name_off), name) != 0)
 				continue;
-			if (!data || v->size != 8 || v->offset % 8 || v->offset + 8 > size)
+			if (v->size != 8 || v->offset % 8 || v->offset + 8 > bpf_map__value_size(m))
 				return NULL;
-			return (uint64_t *)(data + v->offset);
+			*len = (bpf_map__value_size(m) + page - 1) / page * page;
+			p = mmap(NULL, *len, PROT_READ, MAP_SHARED, bpf_map__fd(m), 0);
+			if (p == MAP_FAILED)
+				return NULL;
+			*base = p;
+			return (uint64_t *)((char *)p + v->offset);
 		}
 	}
 	return NULL;
@@ -95,14 +104,36 @@ func (c *Counters) Free() {
 // buffer is closed).
 func (p *poller) CountInto(c *Counters) { p.c.counters = c.c }
 
-// GlobalU64 is the 8-byte global variable name of the loaded object (in
-// .bss, .data or another global data section), as the kernel's map holds it
-// now: nil if the object has none, or the kernel could not map its section.
-// The pointer is valid until Close; read it with sync/atomic.
-func (o *Object) GlobalU64(name string) *uint64 {
+// GlobalU64 is a read-only view of an 8-byte global variable of a loaded
+// object, as the kernel's map holds it now.
+type GlobalU64 struct {
+	base unsafe.Pointer
+	len  C.size_t
+	p    *uint64
+}
+
+// GlobalU64 maps the 8-byte global variable name of the loaded object (in
+// .bss, .data or another global data section): nil if the object has none
+// or the kernel cannot map its section. Close it before the object.
+func (o *Object) GlobalU64(name string) *GlobalU64 {
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
-	return (*uint64)(unsafe.Pointer(C.wb_global_u64(o.obj, cname)))
+	g := &GlobalU64{}
+	p := C.wb_global_u64(o.obj, cname, &g.base, &g.len)
+	if p == nil {
+		return nil
+	}
+	g.p = (*uint64)(unsafe.Pointer(p))
+	return g
+}
+
+// Load reads the variable; BPF programs may change it at any time.
+func (g *GlobalU64) Load() uint64 { return atomic.LoadUint64(g.p) }
+
+// Close unmaps the variable.
+func (g *GlobalU64) Close() {
+	C.munmap(g.base, g.len)
+	g.p = nil
 }
 
 // Memlock is the kernel memory that the BPF map or program behind fd
