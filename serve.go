@@ -160,6 +160,9 @@ func serve(c *cli.Context) error {
 			}
 		})
 	}
+	for _, m := range agent.CheckHostMounts() {
+		logger.Warn("kernel file system missing; guests that need it will fail", "mount", m)
+	}
 	a.SetReady()
 	logger.Info("agent ready", "socket", socket, "guests", len(a.List()), "config", file)
 

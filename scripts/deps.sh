@@ -10,6 +10,7 @@ packages=(
 	bpftool iproute2 xxd
 	file # scripts/build-static.sh checks its result with it
 	runc umoci # e2e TestReleaseImage runs the container image with them
+	curl util-linux # deploy/kubernetes TestManifestsRun probes the agent as a kubelet does, in namespaces of its own
 )
 
 export DEBIAN_FRONTEND=noninteractive
