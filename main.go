@@ -142,19 +142,9 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 	}()
 	defer signal.Stop(sigs)
 
-	var rcfg host.RuntimeConfig
-	if !c.Bool("no-cache") {
-		if dir, err := host.DefaultCacheDir(); err == nil {
-			rcfg.CacheDir = dir
-		}
-	}
-	rt, err := host.NewRuntime(rcfg)
+	rt, err := newRuntime(c, logger)
 	if err != nil {
-		// An unusable cache directory only costs compile time.
-		logger.Warn("compile cache disabled", "err", err)
-		if rt, err = host.NewRuntime(host.RuntimeConfig{}); err != nil {
-			return 1, err
-		}
+		return 1, err
 	}
 	defer rt.Close()
 	inst, err := rt.Start(ctx, wasm, host.Config{
@@ -186,6 +176,24 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		return code, fmt.Errorf("%s: %w", path, err)
 	}
 	return code, nil
+}
+
+// newRuntime is the runtime of run and serve: with the compile cache
+// unless --no-cache.
+func newRuntime(c *cli.Context, logger *slog.Logger) (*host.Runtime, error) {
+	var rcfg host.RuntimeConfig
+	if !c.Bool("no-cache") {
+		if dir, err := host.DefaultCacheDir(); err == nil {
+			rcfg.CacheDir = dir
+		}
+	}
+	rt, err := host.NewRuntime(rcfg)
+	if err != nil {
+		// An unusable cache directory only costs compile time.
+		logger.Warn("compile cache disabled", "err", err)
+		return host.NewRuntime(host.RuntimeConfig{})
+	}
+	return rt, nil
 }
 
 // readPolicy is the policy of --policy FILE (default: observe) with the

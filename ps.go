@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -64,10 +63,8 @@ func ago(t *time.Time) string {
 	}
 	d := time.Since(*t)
 	switch {
-	case d < time.Minute:
-		return strings.TrimSuffix(d.Round(time.Second).String(), "0m") + " ago"
 	case d < time.Hour:
-		return d.Round(time.Minute).String() + " ago"
+		return d.Round(time.Second).String() + " ago"
 	}
 	return t.Format(time.DateTime)
 }

@@ -1,25 +1,16 @@
 package main
 
 import (
-	"fmt"
+	"context"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/wasm-bpf/wasm-bpf/agent"
 )
 
 func rmCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "rm",
-		Usage:     "stop guests started through the agent's API and forget them (guests of the guest file leave with their entry)",
-		ArgsUsage: "ID...",
-		Flags:     []cli.Flag{socketFlag},
-		Action: func(c *cli.Context) error {
-			return eachGuest(c, func(id string) error {
-				err := agentClient(c).Remove(c.Context, id)
-				if err == nil {
-					fmt.Fprintln(c.App.Writer, id)
-				}
-				return err
-			})
-		},
-	}
+	return guestCommand("rm", "stop guests started through the agent's API and forget them (guests of the guest file leave with their entry)",
+		func(c *agent.Client, ctx context.Context, id string) (agent.Status, error) {
+			return agent.Status{ID: id, State: "removed"}, c.Remove(ctx, id)
+		})
 }

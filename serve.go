@@ -16,7 +16,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/wasm-bpf/wasm-bpf/agent"
-	"github.com/wasm-bpf/wasm-bpf/host"
 	"github.com/wasm-bpf/wasm-bpf/libbpf"
 	"github.com/wasm-bpf/wasm-bpf/policy"
 )
@@ -73,18 +72,9 @@ func serve(c *cli.Context) error {
 		return errors.New("--listen needs --token-file: whoever reaches the port could start and stop guests")
 	}
 
-	var rcfg host.RuntimeConfig
-	if !c.Bool("no-cache") {
-		if dir, err := host.DefaultCacheDir(); err == nil {
-			rcfg.CacheDir = dir
-		}
-	}
-	rt, err := host.NewRuntime(rcfg)
+	rt, err := newRuntime(c, logger)
 	if err != nil {
-		logger.Warn("compile cache disabled", "err", err)
-		if rt, err = host.NewRuntime(host.RuntimeConfig{}); err != nil {
-			return err
-		}
+		return err
 	}
 	defer rt.Close()
 	registry, err := newOCIClient(c, logger)

@@ -221,24 +221,17 @@ func (a *Agent) Remove(ctx context.Context, id string) error {
 
 // Pause holds a running guest: its Wasm code and its event delivery stop;
 // its records wait in the kernel's buffers (up to their size).
-func (a *Agent) Pause(id string) (Status, error) {
-	g, err := a.guest(id)
-	if err != nil {
-		return Status{}, err
-	}
-	if err := g.pause(); err != nil {
-		return Status{}, err
-	}
-	return g.status(), nil
-}
+func (a *Agent) Pause(id string) (Status, error) { return a.act(id, (*guest).pause) }
 
 // Resume continues a paused guest.
-func (a *Agent) Resume(id string) (Status, error) {
+func (a *Agent) Resume(id string) (Status, error) { return a.act(id, (*guest).resume) }
+
+func (a *Agent) act(id string, f func(*guest) error) (Status, error) {
 	g, err := a.guest(id)
 	if err != nil {
 		return Status{}, err
 	}
-	if err := g.resume(); err != nil {
+	if err := f(g); err != nil {
 		return Status{}, err
 	}
 	return g.status(), nil

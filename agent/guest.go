@@ -285,31 +285,27 @@ func (g *guest) terminate() {
 	g.mu.Unlock()
 }
 
+// pause and resume move a running guest to paused and back; asking for
+// the state it is in does nothing.
 func (g *guest) pause() error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	switch g.state {
-	case StateRunning:
-		g.inst.Pause()
-		g.state, g.paused = StatePaused, true
-	case StatePaused:
-	default:
-		return conflict("guest %s is %s: only a running guest can be paused", g.spec.ID, g.state)
-	}
-	g.logs.wake()
-	return nil
+	return g.transition(StateRunning, StatePaused, "paused", func() { g.inst.Pause() })
 }
 
 func (g *guest) resume() error {
+	return g.transition(StatePaused, StateRunning, "resumed", func() { g.inst.Resume() })
+}
+
+func (g *guest) transition(from, to State, verb string, act func()) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	switch g.state {
-	case StatePaused:
-		g.inst.Resume()
-		g.state, g.paused = StateRunning, false
-	case StateRunning:
+	case from:
+		act()
+		g.state, g.paused = to, to == StatePaused
+	case to:
+		return nil
 	default:
-		return conflict("guest %s is %s: only a paused guest can be resumed", g.spec.ID, g.state)
+		return conflict("guest %s is %s: only a %s guest can be %s", g.spec.ID, g.state, from, verb)
 	}
 	g.logs.wake()
 	return nil

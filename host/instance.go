@@ -144,6 +144,7 @@ func (g *guest) run(linker *wasmtime.Linker, module *wasmtime.Module) (int, erro
 	inst, err := linker.Instantiate(g.store, module)
 	switch {
 	case err == nil:
+		g.findMemory(inst)
 		_, callErr = inst.GetFunc(g.store, "_start").Call(g.store)
 	case isGuestEnd(err):
 		callErr = err // the module's start function exited or trapped

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bytecodealliance/wasmtime-go/v39"
+
 	"github.com/wasm-bpf/wasm-bpf/libbpf"
 )
 
@@ -170,6 +172,17 @@ func (s *guestStats) ended() {
 		s.polls = s.counters.Load()
 		s.counters.Free()
 		s.counters = nil
+	}
+}
+
+// findMemory resolves the guest's memory once it is instantiated, for
+// the samples of onDeadline: a guest that makes no wasm_bpf host call
+// would otherwise never have it resolved.
+func (g *guest) findMemory(inst *wasmtime.Instance) {
+	if g.mem == nil {
+		if e := inst.GetExport(g.store, "memory"); e != nil {
+			g.mem = e.Memory()
+		}
 	}
 }
 
