@@ -2,9 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -12,7 +9,7 @@ import (
 	"time"
 
 	"github.com/wasm-bpf/wasm-bpf/agent"
-	"github.com/wasm-bpf/wasm-bpf/host"
+	"github.com/wasm-bpf/wasm-bpf/internal/agenttest"
 )
 
 // chattyWat prints "tick" and sleeps 50 ms (poll_oneoff), forever.
@@ -35,31 +32,8 @@ const chattyWat = `(module
 // (relative paths made absolute), ps, pause, resume, logs, stop, restart
 // and rm, and what they say when something is wrong.
 func TestAgentClients(t *testing.T) {
-	rt, err := host.NewRuntime(host.RuntimeConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
-	a := agent.New(agent.Config{Runtime: rt})
-	dir, err := os.MkdirTemp("", "wbcli-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	sock := filepath.Join(dir, "agent.sock")
-	l, err := agent.ListenUnix(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: a.Handler("")}
-	go srv.Serve(l)
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		a.Shutdown(ctx)
-		srv.Close()
-	}()
-
+	a, _, sock := agenttest.Serve(t, agent.Config{})
+	dir := t.TempDir()
 	writeWat(t, dir, "chatty.wasm", chattyWat)
 	t.Chdir(dir)
 	wb := func(want int, args ...string) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -17,21 +18,11 @@ func startCommand() *cli.Command {
 		Name:      "start",
 		Usage:     "start a guest in the agent (it outlives this command; wasm-bpf logs and stop reach it)",
 		ArgsUsage: "MODULE.wasm|REF [ARGS...]",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			socketFlag,
 			&cli.StringFlag{Name: "id", Usage: "name the guest `ID` (default: the module's file name)"},
 			&cli.StringFlag{Name: "restart", Value: "never", Usage: "restart `POLICY`: never, on-failure, always"},
-			&cli.StringSliceFlag{Name: "env", Usage: "pass `KEY=VALUE` to the guest's environment (repeatable)"},
-			&cli.StringSliceFlag{Name: "allow", Usage: "grant the guest's BPF objects `CAP`, as run --allow does (docs/policy.md)"},
-			&cli.StringFlag{Name: "policy", Usage: "the guest's policy `FILE`, as run --policy reads it"},
-			&cli.StringFlag{Name: "max-memory", Usage: "limit the guest's linear memory to `SIZE`"},
-			&cli.DurationFlag{Name: "cpu-limit", Usage: "stop the guest after `DURATION` of running Wasm code"},
-			&cli.IntFlag{Name: "max-objects", Usage: "refuse to load more than `N` BPF objects at once"},
-			&cli.IntFlag{Name: "max-links", Usage: "refuse to attach more than `N` programs at once"},
-			&cli.StringFlag{Name: "max-map-memory", Value: "256MiB", Usage: "limit the kernel memory of the guest's BPF maps to `SIZE`; 0: no limit"},
-			&cli.StringFlag{Name: "pull", Value: "missing", Usage: "pull `POLICY` of a registry reference: missing, always, never"},
-			&cli.StringFlag{Name: "verify-key", Usage: "start a registry guest only if it carries a cosign signature by the public key in `FILE`"},
-		},
+		}, runFlagsNamed("env", "allow", "policy", "max-memory", "cpu-limit", "max-objects", "max-links", "max-map-memory", "pull", "verify-key")...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return fmt.Errorf("no module given: wasm-bpf start [flags] MODULE.wasm|REF [ARGS...]")
@@ -48,6 +39,18 @@ func startCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// runFlagsNamed are run's flags of these names: a guest of the agent is
+// described as run describes one.
+func runFlagsNamed(names ...string) []cli.Flag {
+	var out []cli.Flag
+	for _, f := range runFlags() {
+		if slices.Contains(names, f.Names()[0]) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // startSpec is the guest start's flags describe, its paths made absolute:

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wasm-bpf/wasm-bpf/agent"
 	"github.com/wasm-bpf/wasm-bpf/host"
+	"github.com/wasm-bpf/wasm-bpf/internal/agenttest"
 )
 
 // sleeperWat prints "up" and sleeps an hour in WASI (poll_oneoff on a
@@ -69,37 +70,11 @@ func writeWat(t *testing.T, name, src string) string {
 // serveAgent runs an agent in the test and its API on a unix socket.
 func serveAgent(t *testing.T, cfg agent.Config) (*agent.Agent, *agent.Client) {
 	t.Helper()
-	rt, err := host.NewRuntime(host.RuntimeConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rt.Close)
-	cfg.Runtime = rt
-	a := agent.New(cfg)
-	dir, err := os.MkdirTemp("", "wbagent-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "agent.sock")
-	l, err := agent.ListenUnix(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: a.Handler("")}
-	go srv.Serve(l)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := a.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		srv.Close()
-	})
+	a, c, sock := agenttest.Serve(t, cfg)
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("socket mode %v, %v; want 0600", fi.Mode().Perm(), err)
 	}
-	return a, agent.NewClient(sock)
+	return a, c
 }
 
 func ctx(t *testing.T) context.Context {

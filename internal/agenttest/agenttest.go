@@ -1,11 +1,13 @@
-// Package agenttest runs `wasm-bpf serve` as a process for tests and reads
-// its state back through its API (agent.Client) and its metrics.
+// Package agenttest runs agents for tests: `wasm-bpf serve` as a process
+// (Start), whose state it reads back through its API (agent.Client) and
+// its metrics, or an agent in the test's process on a socket (Serve).
 package agenttest
 
 import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +22,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/wasm-bpf/wasm-bpf/agent"
+	"github.com/wasm-bpf/wasm-bpf/host"
 )
 
 // Agent is a running `wasm-bpf serve`.
@@ -306,4 +309,41 @@ func (a *Agent) RSS() uint64 {
 	}
 	a.t.Fatal("no VmRSS")
 	return 0
+}
+
+// Serve runs an agent in the test process with its API on a unix socket,
+// on a runtime of its own if cfg has none, and shuts it down at the end of
+// the test (failing it if the shutdown reports an error).
+func Serve(t testing.TB, cfg agent.Config) (*agent.Agent, *agent.Client, string) {
+	t.Helper()
+	if cfg.Runtime == nil {
+		rt, err := host.NewRuntime(host.RuntimeConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(rt.Close)
+		cfg.Runtime = rt
+	}
+	a := agent.New(cfg)
+	dir, err := os.MkdirTemp("", "wbagent-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "agent.sock")
+	l, err := agent.ListenUnix(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: a.Handler("")}
+	go srv.Serve(l)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.Shutdown(ctx); err != nil {
+			t.Errorf("agent shutdown: %v", err)
+		}
+		srv.Close()
+	})
+	return a, agent.NewClient(sock), sock
 }
