@@ -99,18 +99,21 @@ func TestAgentSoak(t *testing.T) {
 	}
 	after := settle(t, measure, &base)
 	t.Logf("%d rounds of %d guests; time to start %d guests: %v; RSS after each round (MiB): %v", rounds, n, n, startTimes, rss)
-	t.Logf("before: %d fds, %d goroutines, %d BPF fds, %d kernel objects, RSS %d MiB (%d MiB after the warm rounds)", base.fds, base.goroutines, base.kernelFDs, base.objects, base.rss>>20, slices.Max(rss[1:3]))
+	t.Logf("before: %d fds, %d goroutines, %d BPF fds, %d kernel objects, RSS %d MiB", base.fds, base.goroutines, base.kernelFDs, base.objects, base.rss>>20)
 	t.Logf("after:  %d fds, %d goroutines, %d BPF fds, %d kernel objects, RSS %d MiB", after.fds, after.goroutines, after.kernelFDs, after.objects, after.rss>>20)
 	if !after.within(base) {
 		t.Errorf("not back to the baseline after %d rounds", rounds)
 	}
 	// Memory: the allocators keep what 100 guests took for the next 100
-	// (RSS rises for a few rounds and then stays), but a store, buffer or
-	// log left behind per guest would keep adding up: the last round must
-	// be where the warm rounds 2 to 3 were.
-	warm := slices.Max(rss[1:3])
-	if after.rss>>20 > warm+warm/4 {
-		t.Errorf("RSS grew from %d MiB (warm) to %d MiB over %d rounds: %v", warm, after.rss>>20, rounds, rss)
+	// (RSS rises over the first rounds and then stays; a 4-minute soak
+	// went 224, 235, 258, 290, 313, 330 MiB and then between 287 and 352
+	// for 124 rounds), but a store, buffer or log left behind per guest
+	// would keep adding up: the last third of the rounds must stay where
+	// the middle third was.
+	k := len(rss)
+	middle, last := slices.Max(rss[k/3:2*k/3]), slices.Max(rss[2*k/3:])
+	if last > middle+middle/8+16 {
+		t.Errorf("RSS kept growing: %d MiB at most in the middle third of %d rounds, %d MiB in the last: %v", middle, rounds, last, rss)
 	}
 }
 
