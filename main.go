@@ -21,6 +21,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/wasm-bpf/wasm-bpf/agent"
 	"github.com/wasm-bpf/wasm-bpf/host"
 	"github.com/wasm-bpf/wasm-bpf/libbpf"
 	"github.com/wasm-bpf/wasm-bpf/policy"
@@ -29,16 +30,6 @@ import (
 func main() {
 	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
 }
-
-// defaultMaxMemory bounds a guest's linear memory unless --max-memory says
-// otherwise: a quarter of what wasm32 can address, far more than guests
-// use, and a bound on what a runaway one takes from the host.
-const defaultMaxMemory = "1GiB"
-
-// defaultMaxLinks bounds a guest's attachments unless --max-links says
-// otherwise: as many as --max-fds's default allows of links that hold two
-// descriptors, far more than tools attach.
-const defaultMaxLinks = host.DefaultMaxFDs / 2
 
 // errTimeout is the cancellation cause of --timeout.
 var errTimeout = errors.New("--timeout reached")
@@ -54,15 +45,15 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "wrapper-module-name", Aliases: []string{"m"}, Value: host.DefaultWrapperModule, Usage: "import module of the callback-wrapper poll"},
 		&cli.StringFlag{Name: "callback-export-name", Aliases: []string{"c"}, Value: host.DefaultCallbackExport, Usage: "guest export the callback-wrapper poll calls per record"},
 		&cli.StringSliceFlag{Name: "env", Usage: "pass `KEY=VALUE` to the guest's environment (repeatable; default: none)"},
-		&cli.StringFlag{Name: "max-memory", Value: defaultMaxMemory, Usage: "limit the guest's linear memory to `SIZE` (e.g. 64MiB; 0: the 4 GiB of wasm32); growth beyond fails in the guest"},
+		&cli.StringFlag{Name: "max-memory", Value: agent.DefaultMaxMemory.Flag(), Usage: "limit the guest's linear memory to `SIZE` (e.g. 64MiB; 0: the 4 GiB of wasm32); growth beyond fails in the guest"},
 		&cli.DurationFlag{Name: "timeout", Usage: "stop the guest after `DURATION` of wall time"},
 		&cli.DurationFlag{Name: "cpu-limit", Usage: "stop the guest after `DURATION` of CPU time (its Wasm code and its host calls; not time asleep)"},
 		&cli.IntFlag{Name: "max-objects", Usage: "refuse to load more than `N` BPF objects at once"},
-		&cli.IntFlag{Name: "max-links", Value: defaultMaxLinks, Usage: "refuse to attach more than `N` programs at once (0: no limit)"},
+		&cli.IntFlag{Name: "max-links", Value: agent.DefaultMaxLinks, Usage: "refuse to attach more than `N` programs at once (0: no limit)"},
 		&cli.IntFlag{Name: "max-fds", Value: host.DefaultMaxFDs, Usage: "refuse loads and attaches that would make the runtime hold more than `N` file descriptors for the guest (negative: no limit)"},
 		&cli.StringSliceFlag{Name: "allow", Usage: "grant the guest's BPF objects `CAP`, besides the default profile observe: a profile (network, security, signal, write-user, all) or a rule (helper:NAME, kfunc:NAME, prog:KIND, map:TYPE, attach:PATTERN, cgroup:PATH, iface:NAME); repeatable (docs/policy.md)"},
 		&cli.StringFlag{Name: "policy", Usage: "read what the guest's BPF objects may do from `FILE` (YAML or JSON, docs/policy.md); --allow adds to it"},
-		&cli.StringFlag{Name: "max-map-memory", Value: "256MiB", Usage: "limit the kernel memory of the guest's BPF maps, estimated before each load, to `SIZE`; 0: no limit"},
+		&cli.StringFlag{Name: "max-map-memory", Value: agent.DefaultMaxMapMemory.Flag(), Usage: "limit the kernel memory of the guest's BPF maps, estimated before each load, to `SIZE`; 0: no limit"},
 		&cli.StringFlag{Name: "btf", Usage: "relocate the guest's BPF objects against the kernel BTF in `FILE` (for kernels without /sys/kernel/btf/vmlinux; BTFHub has such files)"},
 		&cli.BoolFlag{Name: "no-cache", Usage: "compile the module every time instead of using the compile cache ($XDG_CACHE_HOME/wasm-bpf)"},
 	}, moduleFlags()...)
@@ -94,7 +85,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			Flags:     runFlags(),
 			Action:    action,
 		}, compileCommand(), genCommand(), newCommand(), inspectCommand(), versionCommand(),
-			pushCommand(), pullCommand(), imagesCommand(), loginCommand(), signCommand(), generateKeyPairCommand()},
+			pushCommand(), pullCommand(), imagesCommand(), loginCommand(), signCommand(), generateKeyPairCommand(),
+			serveCommand(), psCommand(), startCommand(), stopCommand(), restartCommand(), pauseCommand(), resumeCommand(), logsCommand(), rmCommand()},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
 	if err := app.Run(args); err != nil {
@@ -112,25 +104,16 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 		return 2, errors.New("no module given")
 	}
 	path := c.Args().First()
-	maxMemory, err := parseSize(c.String("max-memory"))
+	// The guest as the agent would run it (guestSpec, Spec.Config): run's
+	// flags are read in one place, and the limits' defaults are the
+	// agent's.
+	spec, err := guestSpec(c)
 	if err != nil {
-		return 2, fmt.Errorf("--max-memory: %w", err)
-	}
-
-	maxMapMemory, err := parseSize(c.String("max-map-memory"))
-	if err != nil {
-		return 2, fmt.Errorf("--max-map-memory: %w", err)
+		return 2, err
 	}
 	pol, err := readPolicy(c.String("policy"), c.StringSlice("allow"))
 	if err != nil {
 		return 2, err
-	}
-	btf := c.String("btf")
-	if btf != "" {
-		// libbpf would only say "failed to parse target BTF" at load.
-		if _, err := os.Stat(btf); err != nil {
-			return 2, fmt.Errorf("--btf: %w", err)
-		}
 	}
 
 	level := slog.LevelInfo
@@ -167,40 +150,17 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 	}()
 	defer signal.Stop(sigs)
 
-	var rcfg host.RuntimeConfig
-	if !c.Bool("no-cache") {
-		if dir, err := host.DefaultCacheDir(); err == nil {
-			rcfg.CacheDir = dir
-		}
-	}
-	rt, err := host.NewRuntime(rcfg)
+	rt, cached, err := newRuntime(c, logger)
 	if err != nil {
-		// An unusable cache directory only costs compile time.
-		logger.Warn("compile cache disabled", "err", err)
-		if rt, err = host.NewRuntime(host.RuntimeConfig{}); err != nil {
-			return 1, err
-		}
+		return 1, err
 	}
 	defer rt.Close()
-	done := compileNotice(stderr, filepath.Base(path), rcfg.CacheDir != "", compileNoticeDelay)
-	inst, err := rt.Start(ctx, wasm, host.Config{
-		Args:           c.Args().Slice(),
-		Env:            c.StringSlice("env"),
-		Stdin:          stdin,
-		Stdout:         stdout,
-		Stderr:         stderr,
-		Logger:         logger,
-		WrapperModule:  c.String("wrapper-module-name"),
-		CallbackExport: c.String("callback-export-name"),
-		MaxMemory:      maxMemory,
-		CPULimit:       c.Duration("cpu-limit"),
-		MaxObjects:     c.Int("max-objects"),
-		MaxLinks:       c.Int("max-links"),
-		Policy:         pol,
-		MaxMapMemory:   maxMapMemory,
-		MaxFDs:         c.Int("max-fds"),
-		BTFPath:        btf,
-	})
+	done := compileNotice(stderr, filepath.Base(path), cached, compileNoticeDelay)
+	cfg := spec.Config(pol)
+	cfg.Args = c.Args().Slice() // argv[0] is the module as given
+	cfg.Stdin, cfg.Stdout, cfg.Stderr, cfg.Logger = stdin, stdout, stderr, logger
+	cfg.WrapperModule, cfg.CallbackExport = c.String("wrapper-module-name"), c.String("callback-export-name")
+	inst, err := rt.Start(ctx, wasm, cfg)
 	done()
 	if len(wasm) >= 1<<20 {
 		// A large module's bytes (a Go guest's are megabytes) are not needed
@@ -225,24 +185,37 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 	return code, nil
 }
 
+// newRuntime is the runtime of run and serve: with the compile cache
+// unless --no-cache (cached says whether it has one).
+func newRuntime(c *cli.Context, logger *slog.Logger) (rt *host.Runtime, cached bool, err error) {
+	var rcfg host.RuntimeConfig
+	if !c.Bool("no-cache") {
+		if dir, err := host.DefaultCacheDir(); err == nil {
+			rcfg.CacheDir = dir
+		}
+	}
+	rt, err = host.NewRuntime(rcfg)
+	if err != nil {
+		// An unusable cache directory only costs compile time.
+		logger.Warn("compile cache disabled", "err", err)
+		rt, err = host.NewRuntime(host.RuntimeConfig{})
+		return rt, false, err
+	}
+	return rt, rcfg.CacheDir != "", nil
+}
+
 // readPolicy is the policy of --policy FILE (default: observe) with the
 // grants of --allow added.
 func readPolicy(file string, allow []string) (*policy.Policy, error) {
-	p := policy.Default()
-	if file != "" {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("--policy: %w", err)
+	p, err := policy.Load(file, allow...)
+	var lerr *policy.LoadError
+	if errors.As(err, &lerr) {
+		if lerr.File == "" {
+			return nil, fmt.Errorf("--allow: %w", err)
 		}
-		if p, err = policy.Parse(data); err != nil {
-			return nil, fmt.Errorf("--policy %s: %w", file, err)
-		}
+		return nil, fmt.Errorf("--policy: %w", err)
 	}
-	p, err := p.With(allow...)
-	if err != nil {
-		return nil, fmt.Errorf("--allow: %w", err)
-	}
-	return p, nil
+	return p, err
 }
 
 // compileNoticeDelay is how long a start may take before the CLI says it is

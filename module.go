@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -30,19 +29,17 @@ func moduleFlags() []cli.Flag {
 	}
 }
 
-// loadModule reads the module `run` was given. A guest from a registry
-// whose label declares needs beyond pol is refused before its module is
-// fetched.
+// loadModule reads the module `run` was given (oci.LoadModule). A guest
+// from a registry whose label declares needs beyond pol is refused before
+// its module is fetched.
 func loadModule(c *cli.Context, arg string, pol *policy.Policy, logger *slog.Logger) ([]byte, error) {
-	if _, err := os.Stat(arg); err == nil || !oci.IsReference(arg) {
-		if c.IsSet("verify-key") {
+	key := c.String("verify-key")
+	if oci.IsModuleFile(arg) {
+		if key != "" {
 			return nil, fmt.Errorf("--verify-key: %s is a file, which carries no signature: run a registry reference (REGISTRY/REPO:TAG or @sha256:...)", arg)
 		}
-		wasm, err := os.ReadFile(arg)
-		if err != nil {
-			return nil, fmt.Errorf("read module: %w", err)
-		}
-		return wasm, nil
+		wasm, _, err := oci.LoadModule(c.Context, nil, arg, oci.LoadOptions{})
+		return wasm, err
 	}
 	pullPolicy, err := oci.ParsePullPolicy(c.String("pull"))
 	if err != nil {
@@ -52,14 +49,13 @@ func loadModule(c *cli.Context, arg string, pol *policy.Policy, logger *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	opts := oci.PullOptions{Policy: pullPolicy, Admit: admit(pol)}
-	key := c.String("verify-key")
+	opts := oci.LoadOptions{Pull: pullPolicy, Policy: pol}
 	if key != "" {
 		if opts.VerifyKey, err = loadVerifyKey(key); err != nil {
 			return nil, err
 		}
 	}
-	g, err := client.Pull(c.Context, arg, opts)
+	wasm, g, err := oci.LoadModule(c.Context, client, arg, opts)
 	if errors.Is(err, oci.ErrUnsigned) || errors.Is(err, oci.ErrBadSignature) {
 		return nil, fmt.Errorf("%w; not started (--verify-key %s)", err, key)
 	} else if err != nil {
@@ -70,42 +66,11 @@ func loadModule(c *cli.Context, arg string, pol *policy.Policy, logger *slog.Log
 		level = slog.LevelInfo
 	}
 	attrs := []any{"ref", g.Ref.String(), "signed", key != ""}
-	for _, kv := range label(g.Annotations) {
+	for _, kv := range oci.Label(g.Annotations) {
 		attrs = append(attrs, kv[0], kv[1])
 	}
 	logger.Log(c.Context, level, "guest from registry", attrs...)
-	return g.Wasm, nil
-}
-
-// admit judges a guest by what its label says it needs. The label is the
-// pusher's claim, read to refuse early; the objects themselves are checked
-// at load whatever it says.
-func admit(pol *policy.Policy) func(map[string]string) error {
-	return func(ann map[string]string) error {
-		var missing []string
-		for _, need := range oci.SplitList(ann[oci.AnnotationCapabilities]) {
-			if !pol.Grants(need) {
-				missing = append(missing, need)
-			}
-		}
-		if len(missing) == 0 {
-			return nil
-		}
-		return fmt.Errorf("its label says it needs %s, which %v does not grant; run with --allow %s",
-			strings.Join(missing, ", "), pol, strings.Join(missing, " --allow "))
-	}
-}
-
-// label lists what a guest's annotations say it asks of the kernel, as
-// name and value pairs.
-func label(ann map[string]string) [][2]string {
-	var l [][2]string
-	for _, k := range []string{oci.AnnotationPrograms, oci.AnnotationHelpers, oci.AnnotationCapabilities} {
-		if v, ok := ann[k]; ok {
-			l = append(l, [2]string{strings.TrimPrefix(k, oci.AnnotationPrefix), v})
-		}
-	}
-	return l
+	return wasm, nil
 }
 
 func loadVerifyKey(path string) (*oci.PublicKey, error) {

@@ -48,7 +48,7 @@ func pullCommand() *cli.Command {
 			}
 			w := c.App.Writer
 			fmt.Fprintf(w, "Pulled %s\nDigest: %s\n", c.Args().First(), g.Ref.DigestStr())
-			for _, kv := range label(g.Annotations) {
+			for _, kv := range oci.Label(g.Annotations) {
 				fmt.Fprintf(w, "%s%s: %s\n", strings.ToUpper(kv[0][:1]), kv[0][1:], kv[1])
 			}
 			return nil

@@ -1,16 +1,13 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -101,16 +98,9 @@ func TestReleaseImage(t *testing.T) {
 	g.waitFor("the bootstrap header", readyTimeout, func(ls []line) int {
 		return slices.IndexFunc(ls, func(l line) bool { return strings.HasPrefix(l.text, "TIME ") })
 	})
-	pid := containerPid(t, runc, id)
-	held := heldBPF(t, pid)
-	names := map[int]string{}
-	for _, p := range kernelObjects(t, "prog") {
-		if slices.Contains(held["prog_id"], p.ID) {
-			names[p.ID] = p.Name
-		}
-	}
-	if progs := slices.Collect(maps.Values(names)); !slices.Contains(progs, "handle_exec") || !slices.Contains(progs, "handle_exit") {
-		g.fatalf("the container's process %d holds programs %v, want handle_exec and handle_exit", pid, names)
+	held := heldBy(t, containerPid(t, runc, id))
+	if progs := slices.Collect(maps.Values(held.progs)); !slices.Contains(progs, "handle_exec") || !slices.Contains(progs, "handle_exit") {
+		g.fatalf("the container's process holds %s, want programs handle_exec and handle_exit", held)
 	}
 
 	sp := newSpawner(t)
@@ -128,13 +118,8 @@ func TestReleaseImage(t *testing.T) {
 	if code := g.waitExit(exitTimeout); code != 128+int(syscall.SIGTERM) {
 		g.fatalf("container exit %d after SIGTERM, want 143", code)
 	}
-	k := kernelObjs{maps: held["map_id"], links: held["link_id"]}
-	for _, p := range held["prog_id"] {
-		k.prog = p
-		assertGone(t, g, k)
-		k.maps, k.links = nil, nil
-	}
-	t.Logf("stopped (exit 143); gone from the kernel: progs %v, maps %v, links %v", held["prog_id"], held["map_id"], held["link_id"])
+	assertGone(t, g, held)
+	t.Logf("stopped (exit 143); gone from the kernel: %s", held)
 }
 
 func lookCmd(t *testing.T, name, fallback string) string {
@@ -226,50 +211,4 @@ func containerPid(t *testing.T, runc, id string) int {
 		t.Fatalf("runc state %s: %v %s", id, err, out)
 	}
 	return st.Pid
-}
-
-// heldBPF reads the BPF objects a process holds from its fds' fdinfo:
-// "prog_id", "map_id", "link_id" to ids.
-func heldBPF(t *testing.T, pid int) map[string][]int {
-	t.Helper()
-	dir := fmt.Sprintf("/proc/%d/fdinfo", pid)
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	held := map[string][]int{}
-	for _, e := range ents {
-		f, err := os.Open(filepath.Join(dir, e.Name()))
-		if err != nil {
-			continue // closed meanwhile
-		}
-		sc := bufio.NewScanner(f)
-		var link bool
-		kv := map[string]int{}
-		for sc.Scan() {
-			k, v, ok := strings.Cut(sc.Text(), ":")
-			if !ok {
-				continue
-			}
-			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-				kv[k] = n
-			}
-			link = link || k == "link_id"
-		}
-		f.Close()
-		// A link's fdinfo names its program too: count that as the link's.
-		switch {
-		case link:
-			held["link_id"] = append(held["link_id"], kv["link_id"])
-		case kv["prog_id"] != 0:
-			held["prog_id"] = append(held["prog_id"], kv["prog_id"])
-		case kv["map_id"] != 0:
-			held["map_id"] = append(held["map_id"], kv["map_id"])
-		}
-	}
-	for k := range held {
-		slices.Sort(held[k])
-		held[k] = slices.Compact(held[k])
-	}
-	return held
 }

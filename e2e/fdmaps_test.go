@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,15 +41,15 @@ func TestFDsInMapValues(t *testing.T) {
 	wasm := guestWasm(t, "fdmaps", []string{"fdmaps"})
 	// Guest B, and every fd this process opened for it; guest A's objects
 	// need "all".
-	rt, b, baseProgs, baseMaps, before := startVictim(t)
+	rt, b, before := startVictim(t)
 	all, err := policy.New(policy.All)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bProgs := newObjs(t, "prog", "wbfdv_", baseProgs)
-	bMaps := newObjs(t, "map", "wbfdv_", baseMaps)
+	bObjs := b.held()
+	bProgs, bMaps := bObjs.progs, bObjs.maps
 	if len(bProgs) != 2 || len(bMaps) != 3 {
-		b.fatalf("guest B's objects in the kernel: progs %v, maps %v; want 2 and 3", bProgs, bMaps)
+		b.fatalf("guest B holds %s; want 2 programs and 3 maps", bObjs)
 	}
 	var foreign []string // LABEL=FD arguments of guest A
 	kinds := map[string]int{}
@@ -99,8 +98,8 @@ func TestFDsInMapValues(t *testing.T) {
 		Policy: all,
 	}, wasm, foreign...)
 	a.waitLine("loaded", readyTimeout)
-	aProgs := newObjs(t, "prog", "wbfd_", baseProgs)
-	aMaps := newObjs(t, "map", "wbfd_", baseMaps)
+	aObjs := a.held()
+	aProgs, aMaps := aObjs.progs, aObjs.maps
 	fdOf := map[string]int{}
 	for _, f := range procFDs(t) {
 		if name := aProgs[f.progID]; f.progID != 0 && name != "" {
@@ -216,7 +215,7 @@ func TestFDsInMapValues(t *testing.T) {
 	if code := b.waitExit(exitTimeout); code != 0 {
 		b.fatalf("exit %d (%v)", code, b.err)
 	}
-	assertIDsGone(t, b, bProgs, bMaps)
+	assertGone(t, b, bObjs)
 	if a.ended() {
 		a.fatalf("guest A ended before guest B's objects were checked")
 	}
@@ -224,14 +223,13 @@ func TestFDsInMapValues(t *testing.T) {
 	if code := a.waitExit(exitTimeout); code != 0 {
 		a.fatalf("exit %d (%v)", code, a.err)
 	}
-	assertIDsGone(t, a, aProgs, aMaps)
+	assertGone(t, a, aObjs)
 }
 
 // startVictim starts guest B of these tests (fdvictim.c, whose map holds a
-// secret) in a new runtime, and waits for it to be ready. It returns the
-// kernel's programs and maps, and this process's fds, from before B
-// started.
-func startVictim(t *testing.T) (rt *host.Runtime, b *guest, baseProgs, baseMaps map[int]bool, before map[int]procFD) {
+// secret) in a new runtime, and waits for it to be ready. It returns this
+// process's fds from before B started.
+func startVictim(t *testing.T) (rt *host.Runtime, b *guest, before map[int]procFD) {
 	t.Helper()
 	wasm := guestWasm(t, "fdvictim", []string{"fdvictim"})
 	rt, err := host.NewRuntime(host.RuntimeConfig{})
@@ -244,79 +242,10 @@ func startVictim(t *testing.T) (rt *host.Runtime, b *guest, baseProgs, baseMaps 
 	if err != nil {
 		t.Fatal(err)
 	}
-	baseProgs, baseMaps = ids(kernelObjects(t, "prog")), ids(kernelObjects(t, "map"))
 	before = procFDs(t)
 	b, _ = startInstanceConfig(t, rt, host.Config{Policy: network}, wasm)
 	b.waitLine("ready", readyTimeout)
-	return rt, b, baseProgs, baseMaps, before
-}
-
-// newObjs returns the kernel's progs or maps whose names start with prefix
-// and that are not in base: id -> name.
-func newObjs(t *testing.T, kind, prefix string, base map[int]bool) map[int]string {
-	t.Helper()
-	objs := map[int]string{}
-	for _, o := range kernelObjects(t, kind) {
-		if strings.HasPrefix(o.Name, prefix) && !base[o.ID] {
-			objs[o.ID] = o.Name
-		}
-	}
-	return objs
-}
-
-// assertIDsGone waits up to 3 s for the progs and maps to leave the kernel.
-func assertIDsGone(t *testing.T, g *guest, progs, maps map[int]string) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		var left []string
-		nowProgs, nowMaps := kernelIDs(t)
-		for id, name := range progs {
-			if nowProgs[id] {
-				left = append(left, fmt.Sprintf("prog %d (%s)", id, name))
-			}
-		}
-		for id, name := range maps {
-			if nowMaps[id] {
-				left = append(left, fmt.Sprintf("map %d (%s)", id, name))
-			}
-		}
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			sort.Strings(left)
-			g.fatalf("3 s after the guest ended these are still in the kernel: %s", strings.Join(left, ", "))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// kernelIDs lists the ids of the kernel's programs and maps by walking
-// them (BPF_PROG_GET_NEXT_ID, BPF_MAP_GET_NEXT_ID), which, unlike bpftool,
-// opens none of them. On this kernel (6.18) a prog array opened by id
-// (bpftool map show) just as its last fd closes can stay in the kernel for
-// good: the deferred clear that the last user reference schedules is
-// scheduled twice and takes a map reference each time, and a pending work
-// item runs once. Watching objects leave must not keep them.
-func kernelIDs(t *testing.T) (progs, maps map[int]bool) {
-	t.Helper()
-	return walkIDs(t, "BPF_PROG_GET_NEXT_ID", ebpf.ProgramGetNextID), walkIDs(t, "BPF_MAP_GET_NEXT_ID", ebpf.MapGetNextID)
-}
-
-func walkIDs[ID ~uint32](t *testing.T, cmd string, next func(ID) (ID, error)) map[int]bool {
-	t.Helper()
-	ids := map[int]bool{}
-	for id := ID(0); ; {
-		n, err := next(id)
-		if errors.Is(err, os.ErrNotExist) {
-			return ids
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", cmd, err)
-		}
-		ids[int(n)], id = true, n
-	}
+	return rt, b, before
 }
 
 // procFD is one open fd of this process.
@@ -344,21 +273,8 @@ func procFDs(t *testing.T) map[int]procFD {
 		}
 		f := procFD{fd: fd, target: target}
 		if strings.HasPrefix(target, "anon_inode:bpf-") {
-			info, err := os.ReadFile("/proc/self/fdinfo/" + e.Name())
-			if err != nil {
-				continue
-			}
-			sc := bufio.NewScanner(strings.NewReader(string(info)))
-			for sc.Scan() {
-				k, v, _ := strings.Cut(sc.Text(), ":")
-				n, _ := strconv.Atoi(strings.TrimSpace(v))
-				switch k {
-				case "map_id":
-					f.mapID = n
-				case "prog_id":
-					f.progID = n
-				}
-			}
+			info := fdInfo(os.Getpid(), fd)
+			f.mapID, f.progID = info["map_id"], info["prog_id"]
 		}
 		fds[fd] = f
 	}
@@ -452,16 +368,12 @@ func cgroup2Root(t *testing.T) string {
 func TestFDsInCode(t *testing.T) {
 	testenv.RequireBPF(t)
 	wasm := guestWasm(t, "rawfd", []string{"rawfd"})
-	rt, b, baseProgs, baseMaps, _ := startVictim(t)
-	secret := 0
-	for id, name := range newObjs(t, "map", "wbfdv_", baseMaps) {
-		if name == "wbfdv_secret" {
-			secret = fdOfMap(t, id)
-		}
+	rt, b, _ := startVictim(t)
+	secretID := named(b.held().maps, "wbfdv_secret")
+	if len(secretID) != 1 {
+		b.fatalf("guest B holds %s, want one map wbfdv_secret", b.held())
 	}
-	if secret == 0 {
-		t.Fatal("found no fd of guest B's wbfdv_secret")
-	}
+	secret := fdOfMap(t, secretID[0])
 	for _, grant := range []string{policy.Observe, policy.All} {
 		t.Run(grant, func(t *testing.T) {
 			pol, err := policy.New(grant)
@@ -481,11 +393,11 @@ func TestFDsInCode(t *testing.T) {
 				}
 				return -1
 			})
-			if got := newObjs(t, "prog", "wbraw_", baseProgs); len(got) > 0 {
+			if held := a.held(); !held.empty() {
 				newSpawner(t).run("wbraw" + runID())
 				a.sendLine("end")
 				a.waitExit(exitTimeout)
-				a.fatalf("the object reached the kernel (%v): %s", got, a.stdout)
+				a.fatalf("the object reached the kernel (the guest holds %s): %s", held, a.stdout)
 			}
 			a.sendLine("end")
 			if code := a.waitExit(exitTimeout); code != 0 {
@@ -522,7 +434,6 @@ func TestMapsHoldOnlyTheirObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(rt.Close)
-	baseMaps := ids(kernelObjects(t, "map"))
 	const n = 6
 	var log lockedBuffer
 	g, _ := startInstanceConfig(t, rt, host.Config{
@@ -530,14 +441,22 @@ func TestMapsHoldOnlyTheirObjects(t *testing.T) {
 		Logger:       slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}, wasm, strconv.Itoa(n))
 	g.waitLine("done", readyTimeout)
-	var bigs []string
-	for id, name := range newObjs(t, "map", "wbln_", baseMaps) {
-		if name == "wbln_big" {
-			bigs = append(bigs, strconv.Itoa(id))
+	// The guest holds the object it kept, and its outer map holds none of
+	// the maps of the objects it closed (which nothing else would hold).
+	held := g.held()
+	outer, big := named(held.maps, "wbln_outer"), named(held.maps, "wbln_big")
+	if len(outer) != 1 || len(big) != 1 || len(held.maps) != 2 {
+		g.fatalf("the guest holds %s, want the maps of one object, wbln_outer and wbln_big", held)
+	}
+	var foreign []string
+	for slot, inner := range innerMapIDs(t, fdOfMap(t, outer[0])) {
+		if _, ok := held.maps[inner]; !ok {
+			foreign = append(foreign, fmt.Sprintf("slot %d: map %d", slot, inner))
 		}
 	}
-	if len(bigs) != 1 {
-		g.fatalf("%d maps wbln_big in the kernel (ids %v), want the one of the object the guest holds", len(bigs), bigs)
+	if len(foreign) > 0 {
+		sort.Strings(foreign)
+		g.errorf("wbln_outer holds maps of no object the guest holds (%s): %s", held, strings.Join(foreign, ", "))
 	}
 	for i := range n {
 		g.waitLine(fmt.Sprintf("insert %d %d", i, eBADF), time.Second)
@@ -549,4 +468,33 @@ func TestMapsHoldOnlyTheirObjects(t *testing.T) {
 	if code := g.waitExit(exitTimeout); code != 0 {
 		g.fatalf("exit %d", code)
 	}
+	assertGone(t, g, held)
+}
+
+// innerMapIDs reads the map of maps this process holds fd of: slot -> the
+// id of the map in it. It reads through a copy of fd, and opens no map by
+// id (bpfobjs_test.go says why).
+func innerMapIDs(t *testing.T, fd int) map[uint32]int {
+	t.Helper()
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ebpf.NewMapFromFD(dup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ids := map[uint32]int{}
+	for slot := range m.MaxEntries() {
+		var id uint32
+		switch err := m.Lookup(slot, &id); {
+		case errors.Is(err, ebpf.ErrKeyNotExist):
+		case err != nil:
+			t.Fatalf("slot %d of map fd %d: %v", slot, fd, err)
+		default:
+			ids[slot] = int(id)
+		}
+	}
+	return ids
 }

@@ -16,18 +16,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
-
 	"github.com/wasm-bpf/wasm-bpf/host"
 	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
 )
 
 // Bounds that keep a broken runtime from hanging the tests.
 const (
-	readyTimeout = 30 * time.Second // start to "ready" (includes wasm compilation)
+	readyTimeout = 30 * time.Second // start to "ready": compiling a C guest (well under a second), loading, attaching
 	eventTimeout = 10 * time.Second // spawned execs to their events
 	exitTimeout  = 15 * time.Second // stop request to the guest's exit
+	// bigReadyTimeout is readyTimeout for a guest with a language's runtime
+	// in it: a Go guest is 2.6 MB of Wasm to compile when the compile cache
+	// lacks it, 4-5 s on a quiet 2-core machine and many times that while
+	// other builds and tests run.
+	bigReadyTimeout = 2 * time.Minute
 )
 
 // ---- building --------------------------------------------------------------
@@ -160,6 +162,7 @@ type guest struct {
 	}
 	cmd    *exec.Cmd          // CLI only
 	cancel context.CancelFunc // in-process only
+	base   bpfObjs            // in-process only: what this process held before the guest started
 
 	done     chan struct{} // closed when the guest has ended
 	exitCode int
@@ -243,6 +246,7 @@ func startInProcess(t *testing.T, wasmPath string, args ...string) *guest {
 		stdin:  stdinW,
 		cancel: cancel,
 		done:   make(chan struct{}),
+		base:   heldBy(t, os.Getpid()),
 	}
 	cfg := host.Config{
 		Args:   append([]string{wasmPath}, args...),
@@ -597,76 +601,4 @@ func head(s []string, n int) []string {
 		return append(s[:n:n], "...")
 	}
 	return s
-}
-
-// ---- kernel objects --------------------------------------------------------
-
-// bpfObj is a BPF program, map or link in the kernel.
-type bpfObj struct {
-	ID     int
-	Name   string // programs and maps
-	Type   string // links
-	ProgID int    // links
-}
-
-// kernelObjects lists the kernel's progs, maps or links (kind), by id. It
-// runs no command: an exec would itself fire the tracepoints of the guests
-// under test (and the VMs of scripts/kernel-matrix.sh have no bpftool).
-// Each object is held only while its info is read, so that the list never
-// keeps one alive.
-func kernelObjects(t *testing.T, kind string) []bpfObj {
-	t.Helper()
-	var objs []bpfObj
-	var err error
-	switch kind {
-	case "prog":
-		for id := ebpf.ProgramID(0); ; {
-			if id, err = ebpf.ProgramGetNextID(id); err != nil {
-				break
-			}
-			p, perr := ebpf.NewProgramFromID(id)
-			if perr != nil {
-				continue // gone since: it is not in the kernel any more
-			}
-			info, perr := p.Info()
-			p.Close()
-			if perr != nil {
-				t.Fatalf("prog %d: %v", id, perr)
-			}
-			objs = append(objs, bpfObj{ID: int(id), Name: info.Name})
-		}
-	case "map":
-		for id := ebpf.MapID(0); ; {
-			if id, err = ebpf.MapGetNextID(id); err != nil {
-				break
-			}
-			m, merr := ebpf.NewMapFromID(id)
-			if merr != nil {
-				continue
-			}
-			info, merr := m.Info()
-			m.Close()
-			if merr != nil {
-				t.Fatalf("map %d: %v", id, merr)
-			}
-			objs = append(objs, bpfObj{ID: int(id), Name: info.Name})
-		}
-	case "link":
-		it := new(link.Iterator)
-		defer it.Close()
-		for it.Next() {
-			info, lerr := it.Link.Info()
-			if lerr != nil {
-				t.Fatalf("link %d: %v", it.ID, lerr)
-			}
-			objs = append(objs, bpfObj{ID: int(it.ID), Type: fmt.Sprint(info.Type), ProgID: int(info.Program)})
-		}
-		err = it.Err()
-	default:
-		t.Fatalf("kernelObjects: unknown kind %q", kind)
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("list the kernel's %ss: %v", kind, err)
-	}
-	return objs
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,100 +18,28 @@ const (
 	leakHash    = "wbleak_cnt"
 )
 
-// kernelObjs are the ids of the leak guest's objects in the kernel.
-type kernelObjs struct {
-	prog  int
-	maps  []int
-	links []int
-}
-
-func (k kernelObjs) String() string {
-	return fmt.Sprintf("prog %d, maps %v, links %v", k.prog, k.maps, k.links)
-}
-
-func ids(objs []bpfObj) map[int]bool {
-	m := make(map[int]bool, len(objs))
-	for _, o := range objs {
-		m[o.ID] = true
-	}
-	return m
-}
-
-// findLeakObjs returns the leak guest's objects that are not in the
-// baseline: exactly one program and one map of each name.
-func findLeakObjs(t *testing.T, g *guest, baseProgs, baseMaps map[int]bool) kernelObjs {
+// leakObjs returns the leak guest's objects in the kernel, and checks
+// they are leak.bpf.c's: its program, its two maps, and the link of its
+// program (libbpf makes a perf_event BPF link for a tracepoint attachment
+// on kernels >= 5.15).
+func leakObjs(t *testing.T, g *guest) bpfObjs {
 	t.Helper()
-	var k kernelObjs
-	var progs []int
-	for _, p := range kernelObjects(t, "prog") {
-		if p.Name == leakProg && !baseProgs[p.ID] {
-			progs = append(progs, p.ID)
-		}
+	k := g.held()
+	prog := named(k.progs, leakProg)
+	if len(prog) != 1 || len(k.progs) != 1 {
+		g.fatalf("the guest holds %s; want one program, %s", k, leakProg)
 	}
-	if len(progs) != 1 {
-		g.fatalf("want one new BPF program named %s while the guest runs, found ids %v", leakProg, progs)
+	if len(named(k.maps, leakRingBuf)) != 1 || len(named(k.maps, leakHash)) != 1 || len(k.maps) != 2 {
+		g.fatalf("the guest holds %s; want two maps, %s and %s", k, leakRingBuf, leakHash)
 	}
-	k.prog = progs[0]
-	for _, name := range []string{leakRingBuf, leakHash} {
-		var found []int
-		for _, m := range kernelObjects(t, "map") {
-			if m.Name == name && !baseMaps[m.ID] {
-				found = append(found, m.ID)
-			}
-		}
-		if len(found) != 1 {
-			g.fatalf("want one new BPF map named %s while the guest runs, found ids %v", name, found)
-		}
-		k.maps = append(k.maps, found[0])
+	var linked []int
+	for _, p := range k.links {
+		linked = append(linked, p)
 	}
-	for _, l := range kernelObjects(t, "link") {
-		if l.ProgID == k.prog {
-			k.links = append(k.links, l.ID)
-		}
-	}
-	// libbpf makes a perf_event BPF link for a tracepoint attachment on
-	// kernels >= 5.15.
-	if len(k.links) != 1 {
-		g.errorf("want 1 BPF link of prog %d, found %v", k.prog, k.links)
+	if len(linked) != 1 || linked[0] != prog[0] {
+		g.fatalf("the guest holds %s; want one link, of prog %d", k, prog[0])
 	}
 	return k
-}
-
-// leftovers returns which of k are still in the kernel.
-func leftovers(t *testing.T, k kernelObjs) []string {
-	var left []string
-	progs, maps := ids(kernelObjects(t, "prog")), ids(kernelObjects(t, "map"))
-	if progs[k.prog] {
-		left = append(left, fmt.Sprintf("prog %d (%s)", k.prog, leakProg))
-	}
-	for _, m := range k.maps {
-		if maps[m] {
-			left = append(left, fmt.Sprintf("map %d", m))
-		}
-	}
-	for _, l := range kernelObjects(t, "link") {
-		if l.ProgID == k.prog {
-			left = append(left, fmt.Sprintf("link %d (type %s) of prog %d", l.ID, l.Type, k.prog))
-		}
-	}
-	return left
-}
-
-// assertGone waits (the kernel frees objects asynchronously) up to 3 s for
-// every object of k to leave the kernel.
-func assertGone(t *testing.T, g *guest, k kernelObjs) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		left := leftovers(t, k)
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			g.fatalf("3 s after the guest ended these are still in the kernel: %s", strings.Join(left, ", "))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // TestNothingLeaks: however the guest ends, everything it loaded leaves the
@@ -125,9 +52,10 @@ func TestNothingLeaks(t *testing.T) {
 
 	cases := []struct {
 		name     string
-		mode     string // the guest's argv[1]
-		inProc   bool   // run with host.Run instead of the CLI
-		wantCode int    // exit code; -1: not checked (a cancelled host.Run, see cancelAndWait)
+		mode     string   // the guest's argv[1]
+		args     []string // and what follows
+		inProc   bool     // run with host.Run instead of the CLI
+		wantCode int      // exit code; -1: not checked (a cancelled host.Run, see cancelAndWait)
 		end      func(t *testing.T, g *guest)
 		check    func(t *testing.T, g *guest)
 	}{
@@ -138,10 +66,9 @@ func TestNothingLeaks(t *testing.T) {
 		{name: "trap", mode: "trap", wantCode: 134,
 			end:   func(t *testing.T, g *guest) { g.sendLine("go") },
 			check: wantTrapMessage},
-		{name: "trap-in-callback", mode: "cbtrap", wantCode: 134,
+		{name: "trap-in-callback", mode: "cbtrap", args: []string{"wbl" + id + "cb"}, wantCode: 134,
 			end: func(t *testing.T, g *guest) {
-				// Any exec makes a record; exec until the guest ends.
-				g.sendLine("go")
+				// The record of this exec traps; exec until the guest ends.
 				for i := 0; i < 40 && !g.ended(); i++ {
 					sp.run("wbl" + id + "cb")
 					select {
@@ -189,15 +116,14 @@ func TestNothingLeaks(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			baseProgs, baseMaps := ids(kernelObjects(t, "prog")), ids(kernelObjects(t, "map"))
 			var g *guest
 			if c.inProc {
-				g = startInProcess(t, wasm, c.mode)
+				g = startInProcess(t, wasm, append([]string{c.mode}, c.args...)...)
 			} else {
-				g = startCLI(t, nil, wasm, c.mode)
+				g = startCLI(t, nil, wasm, append([]string{c.mode}, c.args...)...)
 			}
 			g.waitLine("ready", readyTimeout)
-			k := findLeakObjs(t, g, baseProgs, baseMaps)
+			k := leakObjs(t, g)
 			t.Logf("while running: %s", k)
 
 			c.end(t, g)
@@ -238,21 +164,10 @@ func signalled(sig syscall.Signal) func(t *testing.T, g *guest) {
 }
 
 // cancelAndWait cancels an in-process guest's context and checks host.Run
-// returns within 1 s with an error that wraps context.Canceled.
+// returns, promptly (timeStop), with an error that wraps context.Canceled.
 func cancelAndWait(t *testing.T, g *guest) {
 	t.Helper()
-	cancelled := time.Now()
-	g.cancel()
-	select {
-	case <-g.done:
-	case <-time.After(5 * time.Second):
-		g.fatalf("host.Run still running 5 s after its context was cancelled")
-	}
-	if d := g.endedAt.Sub(cancelled); d > time.Second {
-		g.errorf("host.Run returned %v after the cancel, want within 1 s", d)
-	} else {
-		t.Logf("host.Run returned %v after the cancel", d.Round(time.Millisecond))
-	}
+	timeStop(t, g, "the cancel", g.cancel)
 	if !errors.Is(g.err, context.Canceled) {
 		g.errorf("host.Run error %v (exit %d), want one that wraps context.Canceled", g.err, g.exitCode)
 	}

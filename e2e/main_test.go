@@ -2,7 +2,7 @@
 // programs from testdata/ are compiled by the test itself (never committed
 // as binaries), run through the wasm-bpf CLI or the host package, and
 // observed from outside (their output, the processes the test spawns, and
-// the kernel's lists of BPF objects).
+// the BPF objects their processes hold: bpfobjs_test.go).
 package e2e
 
 import (

@@ -56,12 +56,16 @@ func TestNewTool(t *testing.T) {
 			run(dir, "make")
 			wasm := filepath.Join(dir, name+".wasm")
 
+			ready := bigReadyTimeout
+			if lang == "c" {
+				ready = readyTimeout
+			}
 			g := startCLI(t, nil, wasm)
 			header := "PID     COMM             FILENAME"
 			if lang == "rust" {
 				header = "PID     PPID    COMM             FILENAME"
 			}
-			g.waitLine(header, readyTimeout)
+			g.waitLine(header, ready)
 			// The tool prints the file each exec runs: a copy of true at a
 			// path of this test's own.
 			probe := filepath.Join(parent, "wbnew"+runID())

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
 )
@@ -23,7 +22,6 @@ func TestPollFromOwnCallback(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			id := runID()
 			sp := newSpawner(t)
-			baseProgs := ids(kernelObjects(t, "prog"))
 			g := startCLI(t, nil, wasm, kind)
 			// round runs one poll with three records pending and returns its
 			// "case" line's numbers.
@@ -58,31 +56,18 @@ func TestPollFromOwnCallback(t *testing.T) {
 			}
 
 			prog := "wbre_exec_" + kind[:1] + "b"
-			var ours []int
-			for _, p := range kernelObjects(t, "prog") {
-				if p.Name == prog && !baseProgs[p.ID] {
-					ours = append(ours, p.ID)
-				}
-			}
-			if len(ours) != 1 {
-				g.fatalf("want one new program %s while the guest runs, found %v", prog, ours)
+			held := g.held()
+			if len(named(held.progs, prog)) != 1 {
+				g.fatalf("the guest holds %s, want its program %s", held, prog)
 			}
 			closed, delivered, ret := round("close")
 			if closed != 0 || delivered < 3 || ret != delivered {
 				g.errorf("close from a callback returned %d; the poll delivered %d and returned %d; want 0, at least 3, the same", closed, delivered, ret)
 			}
 			g.waitLine("closed", eventTimeout)
-			deadline := time.Now().Add(3 * time.Second)
-			for gone := false; !gone; {
-				gone = true
-				for _, p := range kernelObjects(t, "prog") {
-					gone = gone && p.ID != ours[0]
-				}
-				if !gone && time.Now().After(deadline) {
-					g.fatalf("program %d of the object closed in a callback is still loaded 3 s after its poll returned", ours[0])
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			// Its one object closed, the guest holds nothing, and what it held
+			// leaves the kernel while it runs.
+			assertGone(t, g, held)
 			if g.ended() {
 				g.fatalf("the guest ended before the check")
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
+	"golang.org/x/sys/unix"
 )
 
 // floodWat writes 4 KiB to stdout, again and again, forever.
@@ -55,7 +56,23 @@ func TestSignalEndsGuestBlockedInWrite(t *testing.T) {
 			<-done
 		}
 	}()
-	time.Sleep(500 * time.Millisecond) // compiled, and the pipe is full
+	// Compiled, running, and blocked: the pipe is full.
+	size, err := unix.FcntlInt(r.Fd(), unix.F_GETPIPE_SZ, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(readyTimeout); ; time.Sleep(10 * time.Millisecond) {
+		n, err := unix.IoctlGetInt(int(r.Fd()), unix.TIOCINQ) // FIONREAD: bytes in the pipe
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n >= size {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the guest wrote %d bytes of the pipe's %d in %v", n, size, readyTimeout)
+		}
+	}
 	start := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

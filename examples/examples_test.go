@@ -154,7 +154,7 @@ func (g *guest) errText() string {
 func start(t *testing.T, prefix []string, name string, args ...string) *guest {
 	t.Helper()
 	g := startNoWait(t, prefix, name, args...)
-	g.next(10 * time.Second)
+	g.next(startTimeout)
 	return g
 }
 
@@ -186,6 +186,22 @@ func startNoWait(t *testing.T, prefix []string, name string, args ...string) *gu
 	}()
 	t.Cleanup(func() { g.stop() })
 	return g
+}
+
+// first returns the example's first line, or false if it ended without
+// one; it fails the test after startTimeout.
+func (g *guest) first() (string, bool) {
+	g.t.Helper()
+	select {
+	case l, ok := <-g.lines:
+		if ok {
+			g.seen = append(g.seen, l)
+		}
+		return l, ok
+	case <-time.After(startTimeout):
+		g.t.Fatalf("no output and no end for %v; stderr:\n%s", startTimeout, g.errText())
+	}
+	return "", false
 }
 
 // next returns the next line, failing the test after timeout or at EOF.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -18,7 +19,19 @@ import (
 	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
 )
 
-const lineTimeout = 10 * time.Second
+// Bounds that keep a broken example from hanging the tests; neither is a
+// measure of speed.
+const (
+	// startTimeout bounds an example's start to its first line: compiling
+	// the module when the compile cache lacks it (a Go guest is 2.6 MB of
+	// Wasm: 4-5 s on a quiet 2-core machine, many times that while other
+	// builds and tests run), loading and attaching its BPF objects.
+	startTimeout = 2 * time.Minute
+	// lineTimeout bounds what follows the first line, when the module runs:
+	// from the activity the test makes to the line that reports it, or from
+	// the first line to the example's end.
+	lineTimeout = 10 * time.Second
+)
 
 // spawn runs a command to completion and returns its pid.
 func spawn(t *testing.T, name string, args ...string) int {
@@ -160,8 +173,10 @@ func TestRunqlat(t *testing.T) {
 }
 
 func checkRunqlat(t *testing.T, name string) {
-	g := startNoWait(t, nil, name, "1", "1")
-	if code := g.wait(20 * time.Second); code != 0 {
+	// One 1 s interval after the first line (runqlat's C stdout is a pipe's,
+	// block-buffered: its first line may come at its end).
+	g := start(t, nil, name, "1", "1")
+	if code := g.wait(lineTimeout); code != 0 {
 		t.Fatalf("%s exited %d; stderr:\n%s", name, code, g.errText())
 	}
 	out := strings.Join(g.seen, "\n")
@@ -254,8 +269,10 @@ func TestSockops(t *testing.T) {
 }
 
 func TestXDP(t *testing.T) {
-	id := os.Getpid() % 10000
-	nsA, nsB := fmt.Sprintf("wbxa%d", id), fmt.Sprintf("wbxb%d", id)
+	// Namespace names are global: another run of this test may be at the
+	// same point.
+	id := rand.Uint32()
+	nsA, nsB := fmt.Sprintf("wbxa-%08x", id), fmt.Sprintf("wbxb-%08x", id)
 	runCmd(t, "ip", "netns", "add", nsA)
 	defer exec.Command("ip", "netns", "del", nsA).Run()
 	runCmd(t, "ip", "netns", "add", nsB)
@@ -294,7 +311,7 @@ func TestLSM(t *testing.T) {
 	dir := t.TempDir()
 	name := fmt.Sprintf("lsm-probe-%d", os.Getpid())
 	g := startNoWait(t, nil, "lsm", name, "3")
-	first, ok := <-g.lines
+	first, ok := g.first()
 	if !ok {
 		// The kernel refused the program: the user sees the runtime's
 		// line, which names the cause, and the guest's.
@@ -302,7 +319,6 @@ func TestLSM(t *testing.T) {
 		t.Logf("kernel refused BPF LSM here; the user saw:\n%s", stderr)
 		return
 	}
-	g.seen = append(g.seen, first)
 	if !strings.HasPrefix(first, "Denying rmdir") {
 		t.Fatalf("unexpected first line %q", first)
 	}
@@ -333,7 +349,7 @@ func TestLSM(t *testing.T) {
 // EPERM; scripts/kernel-matrix.sh runs the test on kernels that must run it.
 func TestFentry(t *testing.T) {
 	g := startNoWait(t, nil, "fentry")
-	first, ok := <-g.lines
+	first, ok := g.first()
 	if !ok {
 		stderr := checkRefusal(t, g, "fentry", "fentry", "fentry: ")
 		out, _ := exec.Command(tc.CLIT(t), "-v", filepath.Join(examplesDir(t), "fentry", "fentry.wasm")).CombinedOutput()
@@ -343,7 +359,6 @@ func TestFentry(t *testing.T) {
 		t.Logf("kernel refused fentry here (EPERM); the user saw: %s", stderr)
 		return
 	}
-	g.seen = append(g.seen, first)
 	if !regexp.MustCompile(`^EVENT\s+PID\s+COMM\s+NAME$`).MatchString(first) {
 		t.Fatalf("unexpected first line %q", first)
 	}

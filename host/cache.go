@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 )
@@ -35,6 +36,10 @@ func DefaultCacheDir() (string, error) {
 // it runs, and the Go heap never holds it.
 type codeCache struct {
 	dir string
+	// Starts that took their module's code from the cache, and that
+	// compiled it (Runtime.CacheStats); a start that shares the module of a
+	// running guest consults no cache and counts in neither.
+	hits, misses atomic.Uint64
 }
 
 // cacheMagic ends every entry.

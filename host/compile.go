@@ -103,8 +103,10 @@ func (ms *modules) close() {
 }
 
 // module returns wasm's compiled module, shared, compiled or loaded from
-// the cache if no running guest shares one. Release it with release.
-func (rt *Runtime) module(wasm []byte) (*module, error) {
+// the cache if no running guest shares one. Release it with release. With
+// count, a load from the cache or a compile counts for CacheStats (the
+// runtime's own modules do not).
+func (rt *Runtime) module(wasm []byte, count bool) (*module, error) {
 	key := sha256.Sum256(wasm)
 	ms := &rt.mods
 	for {
@@ -124,6 +126,13 @@ func (rt *Runtime) module(wasm []byte) (*module, error) {
 		ms.mu.Unlock()
 
 		m, err := rt.load(key, wasm)
+		if err == nil && rt.cache != nil && count {
+			if m.cached {
+				rt.cache.hits.Add(1)
+			} else {
+				rt.cache.misses.Add(1)
+			}
+		}
 		ms.mu.Lock()
 		delete(ms.compiling, key)
 		close(done)

@@ -40,6 +40,8 @@ type guest struct {
 	// guests' fds are absent.
 	maptab *cabi.Table
 
+	stats *guestStats // host/stats.go
+
 	// fatal is what ended the guest inside a host call that called back into
 	// it (a trap or proc_exit in a poll callback); the host call returns a
 	// trap and Run reports fatal instead.
@@ -74,6 +76,7 @@ type mapRef struct {
 type buffer interface {
 	Target() unsafe.Pointer // what the polls' C path polls (host/internal/cabi)
 	Busy() bool             // a poll is delivering records: its callback is running
+	CountInto(*libbpf.Counters)
 	Close()
 }
 
@@ -96,6 +99,7 @@ func newGuest(store *wasmtime.Store, ctl *control, cfg Config) *guest {
 		ctl:     ctl,
 		objects: map[uint64]*object{},
 		held:    map[*object]struct{}{},
+		stats:   newGuestStats(),
 	}
 	g.maptab = cabi.New(func(fd, cmd int32, errno syscall.Errno, why string) {
 		args := []any{"fd", fd, "cmd", cmd, "errno", errno.Error()}
@@ -155,6 +159,7 @@ func (g *guest) close(o *object) {
 
 // release destroys the object's links, frees its consumers and closes it.
 func (g *guest) release(o *object) {
+	g.stats.closing(o)
 	for _, l := range o.links {
 		l.Destroy()
 	}
@@ -185,6 +190,7 @@ func (g *guest) closeAll() {
 		g.forget(o)
 		g.release(o)
 	}
+	g.stats.ended()
 }
 
 // links counts the attachments of the objects in the kernel.

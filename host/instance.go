@@ -15,11 +15,12 @@ import (
 
 // Instance is one running guest.
 type Instance struct {
-	mod  *module // the compiled module it runs
-	ctl  *control
-	done chan struct{}
-	code int
-	err  error
+	mod   *module // the compiled module it runs
+	ctl   *control
+	stats *guestStats
+	done  chan struct{}
+	code  int
+	err   error
 }
 
 // Start compiles (or takes from the cache) and links the guest module, and
@@ -36,7 +37,7 @@ func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instanc
 	if err := checkHeader(wasm); err != nil {
 		return nil, err
 	}
-	mod, err := rt.module(wasm)
+	mod, err := rt.module(wasm, true)
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
@@ -57,7 +58,7 @@ func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instanc
 	}
 	store := wasmtime.NewStore(mod.engine)
 	g := newGuest(store, ctl, cfg)
-	inst := &Instance{mod: mod, ctl: ctl, done: make(chan struct{})}
+	inst := &Instance{mod: mod, ctl: ctl, stats: g.stats, done: make(chan struct{})}
 	linker, streams, err := rt.prepare(g, mod.engine, module)
 	if err != nil {
 		store.Close()
@@ -114,7 +115,7 @@ func (rt *Runtime) prepare(g *guest, engine *wasmtime.Engine, module *wasmtime.M
 		store.Limiter(int64(cfg.MaxMemory), -1, -1, -1, -1)
 	}
 	store.SetEpochDeadline(1)
-	if err := wasmtimex.SetEpochDeadlineCallback(store, g.ctl.onDeadline); err != nil {
+	if err := wasmtimex.SetEpochDeadlineCallback(store, g.onDeadline); err != nil {
 		return nil, nil, err
 	}
 	streams, err := wasi.Configure(store, wasi.Config{
@@ -164,6 +165,7 @@ func (g *guest) run(linker *wasmtime.Linker, module *wasmtime.Module) (int, erro
 	inst, err := linker.Instantiate(g.store, module)
 	switch {
 	case err == nil:
+		g.findMemory(inst)
 		_, callErr = inst.GetFunc(g.store, "_start").Call(g.store)
 	case isGuestEnd(err):
 		callErr = err // the module's start function exited or trapped

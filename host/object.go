@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
@@ -17,6 +18,7 @@ import (
 // loadObject is wasm_load_bpf_object(obj_buf, obj_buf_sz) -> handle, or 0.
 func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
 	const fn = "wasm_load_bpf_object"
+	defer g.stats.since(time.Now())
 	ptr, size := uint32(args[0].I32()), args[1].I32()
 	if size <= 0 {
 		g.refuse(fn, syscall.EINVAL, "object size is not positive", "size", size)
@@ -76,6 +78,7 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 			return retI64(0)
 		}
 	}
+	g.stats.loaded(o)
 	g.log.Debug(fn, "handle", handle, "object", o.obj.Name(), "maps", len(o.maps))
 	return retI64(handle)
 }
@@ -176,6 +179,7 @@ func objectName(args []string) string {
 
 // closeObject is wasm_close_bpf_object(handle) -> 0.
 func (g *guest) closeObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
+	defer g.stats.since(time.Now())
 	handle := uint64(args[0].I64())
 	o, ok := g.objects[handle]
 	if !ok {
@@ -189,6 +193,7 @@ func (g *guest) closeObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime
 // attachProgram is wasm_attach_bpf_program(handle, name, attach_target).
 func (g *guest) attachProgram(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
 	const fn = "wasm_attach_bpf_program"
+	defer g.stats.since(time.Now())
 	handle, namePtr, targetPtr := uint64(args[0].I64()), uint32(args[1].I32()), uint32(args[2].I32())
 	o, ok := g.objects[handle]
 	if !ok {
@@ -226,6 +231,7 @@ func (g *guest) attachProgram(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmti
 		return retI32(g.failErr(explainAttach(prog, target, err)))
 	}
 	o.links = append(o.links, link)
+	g.stats.attached()
 	g.log.Debug(fn, "program", name, "section", prog.Section(), "target", target)
 	return retI32(0)
 }

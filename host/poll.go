@@ -100,6 +100,7 @@ func (g *guest) buffer(o *object, fd int32, m *mapRef) error {
 	if err != nil {
 		return explainBuffer(m, err)
 	}
+	b.CountInto(g.stats.pollCounters())
 	if err := g.maptab.SetBuffer(fd, o.handle, b.Target()); err != nil {
 		b.Close()
 		return err

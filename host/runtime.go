@@ -102,7 +102,7 @@ const wasiWarmupWat = `(module
 // compiling it at every start paged in Cranelift (about 5 MB of RSS) and
 // cost a compile.
 func (rt *Runtime) startWASI() error {
-	mod, err := rt.module(wasiWarmup)
+	mod, err := rt.module(wasiWarmup, false)
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,13 @@ void wb_install_print(void)
 	libbpf_set_print(wb_print);
 }
 
+// wb_count adds n to a counter that other threads read: one writer, so a
+// relaxed store of the sum (a plain store) suffices.
+static void wb_count(uint64_t *p, uint64_t n)
+{
+	__atomic_store_n(p, *p + n, __ATOMIC_RELAXED);
+}
+
 static uint32_t wb_framed(uint32_t n)
 {
 	return 4 + ((n + 3) & ~3u);
@@ -197,6 +204,8 @@ static enum bpf_perf_event_ret wb_perf_event(void *ctx, int cpu, struct perf_eve
 		return LIBBPF_PERF_EVENT_CONT;
 	}
 	case PERF_RECORD_LOST:
+		if (((struct wb_consumer *)ctx)->counters)
+			wb_count(&((struct wb_consumer *)ctx)->counters->lost, l->lost);
 		wbGoPerfLost(((struct wb_consumer *)ctx)->handle, cpu, l->lost);
 		return LIBBPF_PERF_EVENT_CONT;
 	default:
@@ -271,7 +280,7 @@ static int wb_wait(struct wb_target *t, int wake_fd, int timeout_ms)
 // wb_poll_batch is a whole batched poll in one call from Go: wait (unless a
 // record is held over), then copy ready records into dst. Returns bytes
 // written, or WB_WOKEN, or -errno.
-int64_t wb_poll_batch(struct wb_target *t, int wake_fd, int timeout_ms, char *dst, uint32_t cap)
+static int64_t wb_poll_batch1(struct wb_target *t, int wake_fd, int timeout_ms, char *dst, uint32_t cap)
 {
 	struct wb_consumer *c = t->c;
 	int rc;
@@ -302,7 +311,7 @@ int64_t wb_poll_batch(struct wb_target *t, int wake_fd, int timeout_ms, char *ds
 // of this buffer is already in progress (p is then left alone), or
 // WB_WOKEN if the wait was interrupted; p->count, p->stopped and p->held
 // tell the rest.
-int64_t wb_poll_classic(struct wb_target *t, int wake_fd, int timeout_ms, struct wb_classic *p)
+static int64_t wb_poll_classic1(struct wb_target *t, int wake_fd, int timeout_ms, struct wb_classic *p)
 {
 	struct wb_consumer *c = t->c;
 	int rc = 0;
@@ -330,5 +339,56 @@ int64_t wb_poll_classic(struct wb_target *t, int wake_fd, int timeout_ms, struct
 	wb_perf_stopped = 0;
 	c->classic = NULL;
 	c->busy = 0;
+	return rc;
+}
+
+static int64_t wb_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+// wb_counted counts a call of a poll that began at t0 (ns): the records it
+// delivered and its time, the wait included, and the poll itself unless it
+// goes on (a pause interrupted it: its caller polls again once resumed).
+static void wb_counted(struct wb_counters *k, int64_t t0, int64_t rc, int records, int goes_on)
+{
+	if (rc == WB_WOKEN)
+		goes_on = 1;
+	if (!goes_on)
+		wb_count(&k->polls, 1);
+	wb_count(&k->records, (uint64_t)records);
+	wb_count(&k->poll_ns, (uint64_t)(wb_now_ns() - t0));
+}
+
+// The polls as called (by libbpf's Go polls and by host/internal/cabi,
+// which serves the guests' polls in C), counted when the buffer has
+// counters. A poll refused because another is in progress on the buffer
+// (from its callback) is not counted: it reached no records.
+int64_t wb_poll_batch(struct wb_target *t, int wake_fd, int timeout_ms, char *dst, uint32_t cap)
+{
+	struct wb_consumer *c = t->c;
+	int64_t t0, rc;
+
+	if (!c->counters || c->busy)
+		return wb_poll_batch1(t, wake_fd, timeout_ms, dst, cap);
+	t0 = wb_now_ns();
+	c->count = 0; // a wait that ends without records leaves it as it was
+	rc = wb_poll_batch1(t, wake_fd, timeout_ms, dst, cap);
+	wb_counted(c->counters, t0, rc, c->count, 0);
+	return rc;
+}
+
+int64_t wb_poll_classic(struct wb_target *t, int wake_fd, int timeout_ms, struct wb_classic *p)
+{
+	struct wb_consumer *c = t->c;
+	int64_t t0, rc;
+
+	if (!c->counters || c->busy)
+		return wb_poll_classic1(t, wake_fd, timeout_ms, p);
+	t0 = wb_now_ns();
+	rc = wb_poll_classic1(t, wake_fd, timeout_ms, p);
+	wb_counted(c->counters, t0, rc, p->count, p->held);
 	return rc;
 }

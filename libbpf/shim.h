@@ -7,6 +7,12 @@
 #include <stdint.h>
 #include <bpf/libbpf.h>
 
+// wb_counters add up what the polls of one guest did (libbpf/stats.go):
+// written by the thread that polls, one at a time, and read by others.
+struct wb_counters {
+	uint64_t polls, records, lost, poll_ns;
+};
+
 // wb_classic is one classic poll: each record goes to fn(ctx, data, size).
 // While *raised (the poll's Waker) is set, the next record is held (as
 // the consumer's pend) and the consume stops. The poll owns it until
@@ -36,6 +42,7 @@ struct wb_consumer {
 	int has_pend;
 	int busy; // a classic poll of this buffer is in progress (its callbacks may try another)
 	struct wb_classic *classic;
+	struct wb_counters *counters; // NULL: not counted
 };
 
 // wb_target is everything a batched poll of one buffer needs, so that

@@ -13,6 +13,7 @@ packages=(
 	runc umoci # e2e TestReleaseImage runs the container image with them
 	# scripts/kernel-matrix.sh: the VMs and their initramfs
 	qemu-system-x86 busybox-static cpio xz-utils
+	curl util-linux # deploy/kubernetes TestManifestsRun probes the agent as a kubelet does, in namespaces of its own
 )
 
 export DEBIAN_FRONTEND=noninteractive

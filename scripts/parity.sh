@@ -90,9 +90,10 @@ if [ ! -e "$guests_dir/.built" ]; then
 fi
 
 # --- running a guest --------------------------------------------------------
-# Probe processes have names no other process on the machine has: links to
-# /bin/true, whose comm is the link's name.
-id=$(printf '%05d' $((RANDOM % 100000)))
+# Probe processes have names no other process on the machine has (another
+# run of this script among them): links to /bin/true, whose comm is the
+# link's name (at most 15 characters: wbp, 6 hex digits, stop).
+id=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 prefix=wbp$id
 mkdir "$work/probe"
 for n in 1 2 stop; do ln -s /bin/true "$work/probe/$prefix$n"; done
@@ -210,7 +211,9 @@ guest_sockfilter() {
 	echo "$port" >"$2.port"
 	start "$1" "$2" "$guests_dir/sockfilter.wasm" lo
 	if wait_for "$2" '^Capturing'; then
-		for _ in 1 2 3; do
+		# Until one is reported, for up to 10 s: a busy machine may take
+		# longer than the 0.2 s between two.
+		for _ in $(seq 50); do
 			echo probe >"/dev/udp/127.0.0.1/$port"
 			sleep 0.2
 			grep -q -- "-> 127.0.0.1:$port\$" "$2" && break

@@ -26,8 +26,8 @@ WASM_BPF_TESTENV_STORE=$store go test -count=1 -timeout 15m -skip '^TestReleaseI
 # (minimisation bounded: the seeds are whole BPF objects).
 go test -run '^$' -fuzz FuzzAnalyze -fuzztime 5s -fuzzminimizetime 50x ./policy/
 go test -run '^$' -fuzz FuzzFind -fuzztime 5s -fuzzminimizetime 50x ./internal/wasmobj/
-# The embedding API is shared by goroutines: run it under the race detector too.
-go test -race -count=1 -timeout 5m ./host/...
+# The embedding API and the agent are shared by goroutines: run them under the race detector too.
+go test -race -count=1 -timeout 5m ./host/... ./agent/...
 # The release binary: static and self-checked, then the example tests and the parity guests (docs/parity.md) with it.
 bash scripts/build-static.sh
 # TestEmbed runs no CLI; TestGenRust and TestBootstrapBurst check gen rust's output and measure, which the first run did.

@@ -3,8 +3,8 @@
  * reads as file descriptors on a user-space update, for fdmaps.c to fill
  * with its own objects and with fds that are not its own. wbfd_entry reads
  * through both map-in-maps and tail-calls through wbfd_progs, so the test
- * sees the guest's own inserts work. Names are unique on the system (at
- * most 15 characters) so the test finds them with bpftool. */
+ * sees the guest's own inserts work. Names are the test's own (wbfd_*, at
+ * most 15 characters): it tells the objects the guest holds apart by them. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 

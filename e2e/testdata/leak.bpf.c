@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* leak.bpf.c: like events.bpf.c's ring buffer half, with names unique on the
- * system (at most 15 characters) so the test can find its program, maps and
- * link in the kernel's lists and check they leave the kernel. */
+/* leak.bpf.c: like events.bpf.c's ring buffer half, with names of its own
+ * (at most 15 characters) so the test can check the guest holds exactly
+ * this program and these maps, and then that they leave the kernel. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>

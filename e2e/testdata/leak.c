@@ -4,8 +4,9 @@
  *   return  main returns 0           (after a line on stdin)
  *   exit3   exit(3), i.e. proc_exit  (after a line on stdin)
  *   trap    __builtin_trap()         (after a line on stdin)
- *   cbtrap  traps inside the poll callback (at the first record after a
- *           line on stdin: until then the test can find its objects)
+ *   cbtrap  traps inside the poll callback, at the record of an exec of
+ *           argv[2] (others are ignored: any process on the machine may
+ *           exec before the test has looked at what the guest holds)
  *   block   polls with a 60 s timeout forever, to be cancelled or signalled
  *   spin    loops forever in wasm code (no host call), likewise
  *   sleep   sleeps 8 s in WASI poll_oneoff, likewise (the test waits 5 s)
@@ -15,8 +16,18 @@
 #include "guest.h"
 #include "leak_bpf.h"
 
+static const char *trap_comm;
+
 static int trap_callback(void *ctx, void *data, unsigned int size)
 {
+	struct event e;
+
+	if (size < sizeof(e))
+		return 0;
+	memcpy(&e, data, sizeof(e));
+	e.comm[EV_COMM_LEN - 1] = '\0';
+	if (strcmp(e.comm, trap_comm) != 0)
+		return 0;
 	say("trapping in callback");
 	__builtin_trap();
 }
@@ -29,9 +40,10 @@ int main(int argc, char **argv)
 	uint64_t h;
 	int fd;
 
-	if (argc != 2)
-		die("usage: %s return|exit3|trap|cbtrap|block|spin|sleep", argv[0]);
+	if (argc < 2 || (strcmp(argv[1], "cbtrap") == 0) != (argc == 3))
+		die("usage: %s return|exit3|trap|cbtrap COMM|block|spin|sleep", argv[0]);
 	mode = argv[1];
+	trap_comm = argv[2];
 	h = must_load(leak_bpf, leak_bpf_len);
 	fd = must_map_fd(h, "wbleak_rb");
 	must_attach(h, "wbleak_exec", NULL);
@@ -39,8 +51,6 @@ int main(int argc, char **argv)
 	say("ready");
 
 	if (strcmp(mode, "cbtrap") == 0) {
-		if (!fgets(line, sizeof(line), stdin))
-			die("stdin closed before the go line");
 		for (;;) {
 			int n = wasm_bpf_buffer_poll(h, fd, TABLE_INDEX(trap_callback), 0,
 						     poll_buf, sizeof(poll_buf), 100);

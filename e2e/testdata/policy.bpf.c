@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* policy.bpf.c: one program per case of the capability policy's tests
- * (policy_test.go), chosen with -DCASE_<NAME>. Names are unique on the
- * system (wbpol_*, at most 15 characters) so the test finds them with
- * bpftool. Each program counts its runs in wbpol_out[0]; the guest puts a
+ * (policy_test.go), chosen with -DCASE_<NAME>. Names are the test's own
+ * (wbpol_*, at most 15 characters): it finds the program among what the
+ * guest holds by its name. Each program counts its runs in wbpol_out[0]; the guest puts a
  * process name (comm) in wbpol_cfg[0] where a case acts on one process. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

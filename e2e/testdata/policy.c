@@ -6,9 +6,9 @@
  *   "load refused" when the load returns 0,
  *   "attach ERR"   when the attach fails (the negative errno),
  *   "ready"        once attached;
- * then, in every case, waits for a line on stdin (the test looks into the
- * kernel meanwhile), prints "count N" from wbpol_out[0] if it loaded, and
- * exits 0. */
+ * then waits for lines on stdin (the test looks into the kernel meanwhile):
+ * if it loaded, it prints "count N" from wbpol_out[0] for each; it exits 0
+ * after the line "end" (or after any line, if the load was refused). */
 #include "guest.h"
 #include "policy_bpf.h"
 
@@ -54,10 +54,16 @@ int main(int argc, char **argv)
 		say("attach %d", err);
 	else
 		say("ready");
-	wait_line();
-	err = wasm_bpf_map_operate(must_map_fd(h, "wbpol_out"), BPF_MAP_LOOKUP_ELEM, &zero, &n, NULL, 0);
-	if (err)
-		die("lookup wbpol_out: %d", err);
-	say("count %llu", (unsigned long long)n);
-	return 0;
+	for (;;) {
+		char line[64];
+
+		if (!fgets(line, sizeof(line), stdin))
+			die("stdin closed");
+		err = wasm_bpf_map_operate(must_map_fd(h, "wbpol_out"), BPF_MAP_LOOKUP_ELEM, &zero, &n, NULL, 0);
+		if (err)
+			die("lookup wbpol_out: %d", err);
+		say("count %llu", (unsigned long long)n);
+		if (strcmp(line, "end\n") == 0)
+			return 0;
+	}
 }

@@ -1,8 +1,8 @@
-package main
+package policy
 
 import "testing"
 
-func TestParseSize(t *testing.T) {
+func TestParseBytes(t *testing.T) {
 	tests := []struct {
 		in   string
 		want uint64
@@ -20,11 +20,12 @@ func TestParseSize(t *testing.T) {
 		{"10TB", 0, false},
 		{"-1", 0, false},
 		{"17179869184G", 0, false},
+		{"256 MiB", 256 << 20, true},
 	}
 	for _, tt := range tests {
-		got, err := parseSize(tt.in)
-		if got != tt.want || (err == nil) != tt.ok {
-			t.Errorf("parseSize(%q) = %d, %v; want %d, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		got, err := ParseBytes(tt.in)
+		if uint64(got) != tt.want || (err == nil) != tt.ok {
+			t.Errorf("ParseBytes(%q) = %d, %v; want %d, ok=%v", tt.in, got, err, tt.want, tt.ok)
 		}
 	}
 }
