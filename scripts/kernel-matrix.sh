@@ -314,8 +314,10 @@ boot() {
 	local t0
 	t0=$(date +%s)
 	# RDRAND seeds the kernel's random pool at boot: without it getrandom()
-	# (the Go runtime, wasmtime) blocks for a minute under TCG.
-	timeout "$vm_timeout" qemu-system-x86_64 -accel tcg,thread=single -cpu qemu64,+rdrand -m 1024 -smp 1 \
+	# (the Go runtime, wasmtime) blocks for a minute under TCG. 2 GiB: the
+	# initramfs (the store, the test binaries) lives in RAM, and with 1 GiB
+	# the OOM killer ended e2e.test in TestHostileObjectsRefused (~650 MiB).
+	timeout "$vm_timeout" qemu-system-x86_64 -accel tcg,thread=single -cpu qemu64,+rdrand -m 2048 -smp 1 \
 		-kernel "$k/vmlinuz" -initrd "$o/initrd" \
 		-append 'console=ttyS0,115200 lsm=lockdown,capability,landlock,bpf panic=-1' \
 		-nographic -no-reboot -monitor none -nic none -pidfile "$o/qemu.pid" \
