@@ -135,8 +135,11 @@ gotest() {
 		FAIL:) report FAIL "$pkg/$name" "$(why "$log" "$name")" ;;
 		esac
 	done
-	if [ "$status" -ne 0 ] && ! grep -q -E '^--- FAIL: ' "$log"; then
-		report FAIL "$pkg" "test binary exited $status without a failed test: $(tail -3 "$log" | tr '\n' ' ')"
+	# A binary with failed tests ends its output with FAIL and exits 1; any
+	# other end (killed: the OOM killer, the timeout) is a failure of its own,
+	# also beside failed tests, as the tests after it never ran.
+	if [ "$status" -ne 0 ] && ! { [ "$status" -eq 1 ] && [ "$(tail -1 "$log")" = FAIL ]; }; then
+		report FAIL "$pkg" "test binary exited $status before its end: $(tail -3 "$log" | tr '\n' ' ')"
 	fi
 }
 
