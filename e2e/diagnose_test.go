@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -255,12 +256,17 @@ func TestCSDKLastError(t *testing.T) {
 	testenv.RequireBPF(t)
 	cli := tc.CLIT(t)
 	obj := tc.BPFObjectT(t, "testdata/diag.bpf.c", "DIAG_TRACEPOINT")
-	skel := t.TempDir()
-	out, err := exec.Command(cli, "gen", "skeleton", "-n", "diag_bpf", obj).Output()
+	// In the store beside the object, as the guests are, so that the guests'
+	// keys are the same in every run and scripts/kernel-matrix.sh's VMs
+	// find them built.
+	skel, err := tc.Stored("skel-"+filepath.Base(filepath.Dir(obj)), func(dir string) error {
+		out, err := exec.Command(cli, "gen", "skeleton", "-n", "diag_bpf", obj).Output()
+		if err != nil {
+			return fmt.Errorf("gen skeleton: %w", err)
+		}
+		return os.WriteFile(filepath.Join(dir, "diag.skel.h"), out, 0o644)
+	})
 	if err != nil {
-		t.Fatalf("gen skeleton: %v", err)
-	}
-	if err := os.WriteFile(filepath.Join(skel, "diag.skel.h"), out, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	const why = `cannot load BPF object "sdkerr": operation not permitted: the process lacks CAP_BPF (for BPF maps and programs) and CAP_PERFMON (for tracepoint programs); run wasm-bpf as root, or give it these capabilities`

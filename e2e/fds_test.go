@@ -8,16 +8,13 @@ import (
 	"github.com/wasm-bpf/wasm-bpf/internal/testenv"
 )
 
-// startLimited runs the CLI under prlimit(1), with the process's file
-// descriptor limit (soft and hard) set to nofile.
+// startLimited runs the CLI with the process's file descriptor limit (soft
+// and hard) set to nofile, by the shell's ulimit: sh is on every host and
+// in scripts/kernel-matrix.sh's VMs (busybox), where prlimit(1) is not.
 func startLimited(t *testing.T, nofile string, flags []string, wasm string, args ...string) *guest {
 	t.Helper()
-	prlimit, err := exec.LookPath("prlimit")
-	if err != nil {
-		testenv.Unavailable(t, "prlimit(1) not found: %v", err)
-	}
-	argv := append(append(append([]string{"--nofile=" + nofile + ":" + nofile, tc.CLIT(t)}, flags...), wasm), args...)
-	return startCommand(t, "prlimit "+strings.Join(argv, " "), exec.Command(prlimit, argv...))
+	argv := append(append(append([]string{"-c", `ulimit -n "$0" && exec "$@"`, nofile, tc.CLIT(t)}, flags...), wasm), args...)
+	return startCommand(t, "ulimit -n "+nofile+"; "+strings.Join(argv[3:], " "), exec.Command("sh", argv...))
 }
 
 // A guest that makes the host hold file descriptors until the process has

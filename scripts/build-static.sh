@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
-out=${1:-dist/wasm-bpf}
+out=$(realpath -m -- "${1:-dist/wasm-bpf}") # make runs in examples/bootstrap
 
 # What the static link needs; deps.sh only when something is missing, so the
 # Dockerfile's build stage (which installs just these) never pulls clang.
@@ -48,7 +48,7 @@ wasmtime_version=$(sed -n 's/^#define WASMTIME_VERSION "\(.*\)"$/\1/p' "$wasmtim
 x="-X main.buildVersion=$version -X main.buildCommit=$commit"
 x+=" -X main.buildLibbpf=$libbpf_version -X main.buildWasmtime=$wasmtime_version -X main.buildLinkage=static"
 mkdir -p "$(dirname "$out")"
-[ "$out" != dist/wasm-bpf ] || echo '*' >dist/.gitignore
+[ "$out" != "$PWD/dist/wasm-bpf" ] || echo '*' >dist/.gitignore
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 if ! CGO_ENABLED=1 CGO_LDFLAGS="$(pkg-config --static --libs libbpf)" \
@@ -123,7 +123,7 @@ elif [ ! -r /sys/kernel/btf/vmlinux ]; then
 fi
 if [ ! -e "$guest" ]; then
 	command -v clang >/dev/null || bash scripts/deps.sh
-	make -s -C examples/bootstrap WASM_BPF="$PWD/$out" # also exercises `gen skeleton`
+	make -s -C examples/bootstrap WASM_BPF="$out" # also exercises `gen skeleton`
 fi
 cp "$guest" "$root/bootstrap.wasm"
 mkdir "$root/dev" "$root/proc" "$root/sys" "$root/probe"

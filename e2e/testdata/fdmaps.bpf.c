@@ -159,12 +159,17 @@ struct {
 	__type(value, __u64);
 } wbfd_task SEC(".maps");
 
+/* BPF_MAP_TYPE_CGRP_STORAGE came in Linux 6.2: fdmaps_test.go builds the
+ * object without it (WBFD_NO_CGRP_STORAGE) for older kernels, where the
+ * object would not load. */
+#ifndef WBFD_NO_CGRP_STORAGE
 struct {
 	__uint(type, BPF_MAP_TYPE_CGRP_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, __u64);
 } wbfd_cgrp SEC(".maps");
+#endif
 
 static __always_inline void record(__u32 slot, __u64 v)
 {

@@ -62,7 +62,11 @@ static void try_fd(const char *label, int32_t fd)
 	static const char *value_u32[] = { "wbfd_aom", "wbfd_hom", "wbfd_progs", "wbfd_sock", "wbfd_sockh",
 					   "wbfd_xsk", "wbfd_cgarr", "wbfd_perf" };
 	static const char *value_u64[] = { "wbfd_sock8", "wbfd_rport" };
-	static const char *key_fd[] = { "wbfd_sks", "wbfd_inode", "wbfd_task", "wbfd_cgrp" };
+	static const char *key_fd[] = { "wbfd_sks", "wbfd_inode", "wbfd_task",
+#ifndef WBFD_NO_CGRP_STORAGE
+					"wbfd_cgrp",
+#endif
+	};
 	static char buf[64];
 	unsigned i;
 
