@@ -160,7 +160,6 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 	cfg := spec.Config(pol)
 	cfg.Args = c.Args().Slice() // argv[0] is the module as given
 	cfg.Stdin, cfg.Stdout, cfg.Stderr, cfg.Logger = stdin, stdout, stderr, logger
-	cfg.WrapperModule, cfg.CallbackExport = c.String("wrapper-module-name"), c.String("callback-export-name")
 	inst, err := rt.Start(ctx, wasm, cfg)
 	done()
 	if len(wasm) >= 1<<20 {
