@@ -50,6 +50,10 @@ func TestRunConfigIsTheAgents(t *testing.T) {
 			agent.Spec{ID: "m", Args: []string{"a1"}, Env: []string{"A=1"}, BTF: btf, Limits: agent.Limits{
 				MaxMemory: bytes(64 << 20), MaxLinks: &links, MaxFDs: -1, MaxObjects: 2,
 				MaxMapMemory: bytes(0), CPULimit: agent.Duration(2e9)}}},
+		{"callback names", []string{"--wrapper-module-name", "wrap", "--callback-export-name", "cb"},
+			agent.Spec{ID: "m", Args: []string{"a1"}, WrapperModule: "wrap", CallbackExport: "cb"}},
+		{"callback names, short", []string{"-m", "wrap", "-c", "cb"},
+			agent.Spec{ID: "m", Args: []string{"a1"}, WrapperModule: "wrap", CallbackExport: "cb"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, want := runConfig(tt.flags...), tt.spec.Config(nil)
@@ -58,7 +62,8 @@ func TestRunConfigIsTheAgents(t *testing.T) {
 			}
 		})
 	}
-	if d := runConfig(); d.MaxMemory != 1<<30 || d.MaxLinks != host.DefaultMaxFDs/2 || d.MaxFDs != host.DefaultMaxFDs || d.MaxMapMemory != 256<<20 {
+	if d := runConfig(); d.MaxMemory != 1<<30 || d.MaxLinks != host.DefaultMaxFDs/2 || d.MaxFDs != host.DefaultMaxFDs || d.MaxMapMemory != 256<<20 ||
+		d.WrapperModule != host.DefaultWrapperModule || d.CallbackExport != host.DefaultCallbackExport {
 		t.Errorf("run's defaults changed: %+v", d)
 	}
 }

@@ -26,13 +26,11 @@ func logsCommand() *cli.Command {
 			}
 			o := agent.LogOptions{Follow: c.Bool("follow"), Tail: c.Int("tail")}
 			return agentClient(c).Logs(c.Context, c.Args().First(), o, func(l agent.LogLine) error {
-				w := c.App.ErrWriter
-				text := l.Text
-				switch l.Stream {
-				case agent.StreamStdout:
+				// The agent's lines are as `wasm-bpf run` prints its own
+				// on stderr, "wasm-bpf: " included.
+				w, text := c.App.ErrWriter, l.Text
+				if l.Stream == agent.StreamStdout {
 					w = c.App.Writer
-				case agent.StreamAgent:
-					text = "wasm-bpf: " + text
 				}
 				if c.Bool("timestamps") {
 					text = l.Time.Format(time.RFC3339Nano) + " " + text

@@ -23,6 +23,7 @@ import (
 
 	"github.com/wasm-bpf/wasm-bpf/agent"
 	"github.com/wasm-bpf/wasm-bpf/host"
+	"github.com/wasm-bpf/wasm-bpf/internal/logline"
 	"github.com/wasm-bpf/wasm-bpf/libbpf"
 	"github.com/wasm-bpf/wasm-bpf/policy"
 )
@@ -120,7 +121,7 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 	if c.Bool("verbose") {
 		level = slog.LevelDebug
 	}
-	logger := newCLILogger(stderr, level)
+	logger := slog.New(logline.NewHandler(stderr, level))
 	libbpf.SetLogger(logger)
 	wasm, err := loadModule(c, path, pol, logger)
 	if err != nil {
@@ -159,7 +160,6 @@ func runModule(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) (int, 
 	cfg := spec.Config(pol)
 	cfg.Args = c.Args().Slice() // argv[0] is the module as given
 	cfg.Stdin, cfg.Stdout, cfg.Stderr, cfg.Logger = stdin, stdout, stderr, logger
-	cfg.WrapperModule, cfg.CallbackExport = c.String("wrapper-module-name"), c.String("callback-export-name")
 	inst, err := rt.Start(ctx, wasm, cfg)
 	done()
 	if len(wasm) >= 1<<20 {

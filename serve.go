@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/wasm-bpf/wasm-bpf/agent"
+	"github.com/wasm-bpf/wasm-bpf/internal/logline"
 	"github.com/wasm-bpf/wasm-bpf/libbpf"
 	"github.com/wasm-bpf/wasm-bpf/policy"
 )
@@ -52,7 +53,7 @@ func serve(c *cli.Context) error {
 	if c.Bool("verbose") {
 		level = slog.LevelDebug
 	}
-	logger := newCLILogger(c.App.ErrWriter, level)
+	logger := slog.New(logline.NewHandler(c.App.ErrWriter, level))
 	libbpf.SetLogger(logger)
 	logBuf, err := policy.ParseBytes(c.String("log-buffer"))
 	if err != nil {

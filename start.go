@@ -23,7 +23,7 @@ func startCommand() *cli.Command {
 			socketFlag,
 			&cli.StringFlag{Name: "id", Usage: "name the guest `ID` (default: the module's file name)"},
 			&cli.StringFlag{Name: "restart", Value: "never", Usage: "restart `POLICY`: never, on-failure, always"},
-		}, runFlagsNamed("env", "allow", "policy", "max-memory", "cpu-limit", "max-objects", "max-links", "max-fds", "max-map-memory", "btf", "pull", "verify-key")...),
+		}, runFlagsNamed("env", "allow", "policy", "max-memory", "cpu-limit", "max-objects", "max-links", "max-fds", "max-map-memory", "btf", "wrapper-module-name", "callback-export-name", "pull", "verify-key")...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return fmt.Errorf("no module given: wasm-bpf start [flags] MODULE.wasm|REF [ARGS...]")
@@ -76,13 +76,15 @@ func guestSpec(c *cli.Context) (agent.Spec, error) {
 		id = guestID(module)
 	}
 	spec := agent.Spec{
-		ID:      id,
-		Module:  module,
-		Args:    c.Args().Tail(),
-		Env:     c.StringSlice("env"),
-		Allow:   c.StringSlice("allow"),
-		Restart: agent.RestartPolicy(c.String("restart")),
-		Pull:    c.String("pull"),
+		ID:             id,
+		Module:         module,
+		Args:           c.Args().Tail(),
+		Env:            c.StringSlice("env"),
+		Allow:          c.StringSlice("allow"),
+		Restart:        agent.RestartPolicy(c.String("restart")),
+		Pull:           c.String("pull"),
+		WrapperModule:  c.String("wrapper-module-name"),
+		CallbackExport: c.String("callback-export-name"),
 	}
 	if spec.PolicyFile, err = abs(c.String("policy")); err != nil {
 		return spec, err

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,13 +132,27 @@ func TestRestartPolicies(t *testing.T) {
 	if *s.ExitCode != host.ExitTrap || !strings.Contains(s.LastError, "unreachable") {
 		t.Errorf("always-trap: %+v", s)
 	}
+	// The trap's message of several lines (its backtrace) is written as
+	// run prints it: each line a line of the buffer, the first after
+	// "wasm-bpf: ", the others indented.
+	var trapLines []string
+	c.Logs(ctx(t), "always-trap", agent.LogOptions{}, func(l agent.LogLine) error {
+		if l.Stream == agent.StreamAgent {
+			trapLines = append(trapLines, l.Text)
+		}
+		return nil
+	})
+	if i := slices.IndexFunc(trapLines, func(l string) bool { return strings.HasPrefix(l, "wasm-bpf: ended with exit code 134: ") }); i < 0 ||
+		i+1 == len(trapLines) || !strings.HasPrefix(trapLines[i+1], "    ") || slices.ContainsFunc(trapLines, func(l string) bool { return strings.Contains(l, "\n") }) {
+		t.Errorf("always-trap: the agent's lines\n%s\nwant the trap's message over lines, the first after \"wasm-bpf: \", the others indented", strings.Join(trapLines, "\n"))
+	}
 	// The delays: 20, 40, 80, 80 ms; the log has the restarts' times.
 	var ends, starts []time.Time
 	c.Logs(ctx(t), "onfail-fail", agent.LogOptions{}, func(l agent.LogLine) error {
 		switch {
-		case strings.HasPrefix(l.Text, "exited with code 3"):
+		case strings.HasPrefix(l.Text, "wasm-bpf: exited with code 3"):
 			ends = append(ends, l.Time)
-		case strings.HasPrefix(l.Text, "started "):
+		case strings.HasPrefix(l.Text, "wasm-bpf: started "):
 			starts = append(starts, l.Time)
 		}
 		return nil
@@ -224,7 +239,7 @@ func TestAPI(t *testing.T) {
 	}
 	select {
 	case lines := <-got:
-		want := []string{"stdout up", "agent stopped"}
+		want := []string{"stdout up", "agent wasm-bpf: stopped"}
 		if len(lines) < 2 || lines[1] != want[0] || lines[len(lines)-1] != want[1] {
 			t.Errorf("followed lines %q; want the output then %q", lines, want[1])
 		}

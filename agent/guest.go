@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wasm-bpf/wasm-bpf/host"
+	"github.com/wasm-bpf/wasm-bpf/internal/logline"
 	"github.com/wasm-bpf/wasm-bpf/oci"
 	"github.com/wasm-bpf/wasm-bpf/policy"
 )
@@ -74,6 +75,9 @@ type guest struct {
 	pol    *policy.Policy
 	logs   *logBuffer
 	out    [2]*lineWriter // stdout, stderr
+	// notes writes the agent's and the host's lines about the guest, from
+	// the agent's cfg.Level up, to the buffer's stream agent.
+	notes *logline.Handler
 
 	stop     chan struct{} // closed by Stop
 	stopOnce sync.Once
@@ -99,11 +103,8 @@ func newGuest(a *Agent, spec Spec, source Source, pol *policy.Policy, logs *logB
 		stop: make(chan struct{}), done: make(chan struct{}), state: StateStarting,
 	}
 	g.out = [2]*lineWriter{{b: logs, stream: StreamStdout}, {b: logs, stream: StreamStderr}}
+	g.notes = logline.NewHandler(&lineWriter{b: logs, stream: StreamAgent}, a.cfg.Level)
 	return g
-}
-
-func (g *guest) say(format string, args ...any) {
-	g.logs.add(StreamAgent, fmt.Sprintf(format, args...))
 }
 
 func (g *guest) setState(s State) {

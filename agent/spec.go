@@ -44,8 +44,14 @@ type Spec struct {
 	VerifyKey string `json:"verifyKey,omitempty"`
 	// BTF is the path of a file holding the kernel's BTF, as `run --btf`
 	// takes it, for kernels without /sys/kernel/btf/vmlinux.
-	BTF    string `json:"btf,omitempty"`
-	Limits Limits `json:"limits,omitzero"`
+	BTF string `json:"btf,omitempty"`
+	// WrapperModule and CallbackExport rename the callback-wrapper poll's
+	// import module and the guest export it calls per record, as `run -m`
+	// and `-c` do; absent: host.DefaultWrapperModule and
+	// host.DefaultCallbackExport.
+	WrapperModule  string `json:"wrapperModule,omitempty"`
+	CallbackExport string `json:"callbackExport,omitempty"`
+	Limits         Limits `json:"limits,omitzero"`
 }
 
 // Limits bound one guest, as run's flags of the same names do, with the
@@ -87,16 +93,18 @@ const (
 func (s Spec) Config(pol *policy.Policy) host.Config {
 	l := s.Limits
 	return host.Config{
-		Args:         append([]string{s.ID}, s.Args...),
-		Env:          s.Env,
-		Policy:       pol,
-		BTFPath:      s.BTF,
-		MaxMemory:    uint64(orDefault(l.MaxMemory, DefaultMaxMemory)),
-		CPULimit:     time.Duration(l.CPULimit),
-		MaxObjects:   l.MaxObjects,
-		MaxLinks:     orDefault(l.MaxLinks, DefaultMaxLinks),
-		MaxFDs:       cmp.Or(l.MaxFDs, host.DefaultMaxFDs),
-		MaxMapMemory: uint64(orDefault(l.MaxMapMemory, DefaultMaxMapMemory)),
+		Args:           append([]string{s.ID}, s.Args...),
+		Env:            s.Env,
+		Policy:         pol,
+		BTFPath:        s.BTF,
+		WrapperModule:  cmp.Or(s.WrapperModule, host.DefaultWrapperModule),
+		CallbackExport: cmp.Or(s.CallbackExport, host.DefaultCallbackExport),
+		MaxMemory:      uint64(orDefault(l.MaxMemory, DefaultMaxMemory)),
+		CPULimit:       time.Duration(l.CPULimit),
+		MaxObjects:     l.MaxObjects,
+		MaxLinks:       orDefault(l.MaxLinks, DefaultMaxLinks),
+		MaxFDs:         cmp.Or(l.MaxFDs, host.DefaultMaxFDs),
+		MaxMapMemory:   uint64(orDefault(l.MaxMapMemory, DefaultMaxMapMemory)),
 	}
 }
 

@@ -95,8 +95,8 @@ func TestAgentRestarts(t *testing.T) {
 	}
 	// The delay before restart k is 200ms * 2^k (up to 2 s): each gap
 	// between an end and the next start is at least that.
-	ends := agentLines(t, a, exit1.ID, regexp.MustCompile(`^exited with code 1`))
-	starts := agentLines(t, a, exit1.ID, regexp.MustCompile(`^started `))
+	ends := agentLines(t, a, exit1.ID, regexp.MustCompile(`^wasm-bpf: exited with code 1`))
+	starts := agentLines(t, a, exit1.ID, regexp.MustCompile(`^wasm-bpf: started `))
 	if len(ends) < 3 || len(starts) < 4 {
 		t.Fatalf("%s: %d ends and %d starts logged; log:\n%s", exit1.ID, len(ends), len(starts), a.Log(exit1.ID))
 	}

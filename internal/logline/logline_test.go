@@ -1,4 +1,4 @@
-package main
+package logline
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestCLILog(t *testing.T) {
+func TestHandler(t *testing.T) {
 	tests := []struct {
 		name string
 		log  func(l *slog.Logger)
@@ -36,7 +36,7 @@ func TestCLILog(t *testing.T) {
 			if tt.name == "below the level" {
 				level = slog.LevelInfo
 			}
-			tt.log(newCLILogger(&b, level))
+			tt.log(slog.New(NewHandler(&b, level)))
 			if b.String() != tt.want {
 				t.Errorf("got\n%q\nwant\n%q", b.String(), tt.want)
 			}

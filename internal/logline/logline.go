@@ -1,4 +1,13 @@
-package main
+// Package logline writes log records for a person reading them: a record
+// is one line, "wasm-bpf: MESSAGE key=value ...", and a message or an
+// attribute of several lines (the verifier's log, the end of it in a load
+// failure's explanation) goes on over indented lines, as it was written,
+// never escaped into one line.
+//
+// `wasm-bpf run` and `serve` print their log this way, and the agent
+// writes each guest's host log into the guest's log buffer this way, so
+// that `wasm-bpf logs` shows a guest's failure as `run` does.
+package logline
 
 import (
 	"context"
@@ -10,13 +19,17 @@ import (
 	"sync"
 )
 
-// cliHandler writes the log for a person reading a terminal: a record is
-// "wasm-bpf: MESSAGE key=value ...", and a message of several lines (the
-// verifier's log, the end of it in a load failure's explanation) goes on
-// over indented lines, as it was written, never escaped into one line
-// (lines its author indented already keep their indentation).
-// libbpf's messages carry their own "libbpf: " prefix.
-type cliHandler struct {
+// prefix starts the first line of a record, but for libbpf's messages,
+// which carry their own "libbpf: ".
+const prefix = "wasm-bpf: "
+
+// indent starts the lines after a record's first; lines its author
+// indented already keep their indentation.
+const indent = "    "
+
+// Handler is a slog.Handler that writes each record to its writer in one
+// Write call, as whole lines.
+type Handler struct {
 	w     io.Writer
 	mu    *sync.Mutex
 	level slog.Leveler
@@ -24,13 +37,14 @@ type cliHandler struct {
 	group string
 }
 
-func newCLILogger(w io.Writer, level slog.Leveler) *slog.Logger {
-	return slog.New(&cliHandler{w: w, mu: &sync.Mutex{}, level: level})
+// NewHandler writes the records from level up to w.
+func NewHandler(w io.Writer, level slog.Leveler) *Handler {
+	return &Handler{w: w, mu: &sync.Mutex{}, level: level}
 }
 
-func (h *cliHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level.Level() }
+func (h *Handler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level.Level() }
 
-func (h *cliHandler) WithAttrs(as []slog.Attr) slog.Handler {
+func (h *Handler) WithAttrs(as []slog.Attr) slog.Handler {
 	h2 := *h
 	for _, a := range as {
 		if h.group != "" {
@@ -41,7 +55,7 @@ func (h *cliHandler) WithAttrs(as []slog.Attr) slog.Handler {
 	return &h2
 }
 
-func (h *cliHandler) WithGroup(name string) slog.Handler {
+func (h *Handler) WithGroup(name string) slog.Handler {
 	h2 := *h
 	if h2.group != "" {
 		name = h2.group + "." + name
@@ -50,13 +64,12 @@ func (h *cliHandler) WithGroup(name string) slog.Handler {
 	return &h2
 }
 
-const indent = "    "
-
-func (h *cliHandler) Handle(_ context.Context, r slog.Record) error {
+// Handle writes r whatever its level: Enabled is the caller's to ask.
+func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
 	msg := r.Message
 	if !strings.HasPrefix(msg, "libbpf: ") {
-		b.WriteString("wasm-bpf: ")
+		b.WriteString(prefix)
 	}
 	first, rest, multi := strings.Cut(msg, "\n")
 	b.WriteString(first)
