@@ -84,7 +84,9 @@ func (g *guest) loadObject(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 }
 
 func (g *guest) open(handle uint64, elf []byte, analysis *policy.Object) (*object, error) {
-	obj, err := libbpf.Open(g.name, elf, libbpf.OpenOptions{BTFPath: g.cfg.BTFPath})
+	// admit's policy.Analyze has run objcheck on these bytes, and the guest,
+	// blocked in this call, cannot change them.
+	obj, err := libbpf.Open(g.name, elf, libbpf.OpenOptions{BTFPath: g.cfg.BTFPath, Checked: true})
 	if err != nil {
 		return nil, g.explainLoad(elf, nil, err)
 	}

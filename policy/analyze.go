@@ -127,7 +127,8 @@ func Analyze(obj []byte) (o *Object, err error) {
 	// First what libbpf will be given too: a hostile object can otherwise
 	// take cilium/ebpf's BTF decoder deeper than Go's stack (a fatal error,
 	// which recover does not catch).
-	if err := objcheck.Check(obj); err != nil {
+	spec, err := objcheck.Spec(obj)
+	if err != nil {
 		return nil, err
 	}
 	ncpu, err := ebpf.PossibleCPU()
@@ -142,14 +143,10 @@ func Analyze(obj []byte) (o *Object, err error) {
 			o, err = nil, fmt.Errorf("analysis failed: %v", r)
 		}
 	}()
-	return analyze(obj, ncpu)
+	return analyze(obj, spec, ncpu)
 }
 
-func analyze(obj []byte, ncpu int) (*Object, error) {
-	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
-	if err != nil {
-		return nil, err
-	}
+func analyze(obj []byte, spec *ebpf.CollectionSpec, ncpu int) (*Object, error) {
 	o := &Object{}
 	for _, p := range spec.Programs {
 		o.Programs = append(o.Programs, program(p))
@@ -165,6 +162,7 @@ func analyze(obj []byte, ncpu int) (*Object, error) {
 	}
 	slices.SortFunc(o.Maps, func(a, b Map) int { return strings.Compare(a.Name, b.Name) })
 
+	var err error
 	if o.Helpers, err = scanCode(obj); err != nil {
 		return nil, err
 	}

@@ -53,7 +53,11 @@ func FuzzAnalyze(f *testing.F) {
 		f.Fatalf("FuzzAnalyze compares with the kernel: %v", testenv.CheckBPF())
 	}
 	f.Fuzz(func(t *testing.T, obj []byte) {
-		a, err := analyze(obj, 2)
+		spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
+		if err != nil {
+			return
+		}
+		a, err := analyze(obj, spec, 2)
 		if err != nil || !kernel {
 			return
 		}
