@@ -291,6 +291,10 @@ cp -a parity/expected "$rootfs$root/parity/"
 mkdir -p "$rootfs$(dirname "$store")"
 cp -a "$store" "$rootfs$store"
 find "$rootfs$store" \( -name '*.lock' -o -name '*.tmp.bpf.o' -o -name vmlinux.h \) -delete
+# TestObjectFuzz's other seeds: the objects of e2e/testdata/*.bpf.c, which
+# it finds by their sources (the objects are in the store).
+mkdir -p "$rootfs$root/e2e/testdata"
+cp e2e/testdata/*.bpf.c "$rootfs$root/e2e/testdata/"
 for o in "$examples_built"/*/*.bpf.o; do
 	[[ $o == *.tmp.bpf.o ]] && continue
 	d=$rootfs$root/examples/$(basename "$(dirname "$o")")
