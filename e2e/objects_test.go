@@ -275,6 +275,9 @@ func seedObjects(t *testing.T) []*objfuzz.Object {
 		seeds = append(seeds, o)
 	}
 	srcs, _ := filepath.Glob(filepath.Join("testdata", "*.bpf.c"))
+	if len(srcs) == 0 {
+		t.Fatal("no testdata/*.bpf.c: run the test from e2e/ (scripts/kernel-matrix.sh puts them into its VMs)")
+	}
 	for _, src := range srcs {
 		if filepath.Base(src) == "slow.bpf.c" {
 			continue // seconds in the verifier, by design

@@ -30,10 +30,12 @@ var (
 // rustGuest builds testdata/rust (see its main.rs) with the given cargo
 // features and returns the module's path. The crate is copied once per test
 // binary, with the SDK's path made absolute and maps_bpf.rs and
-// rustsdk_bpf.rs written by gen rust, so the source tree stays clean.
+// rustsdk_bpf.rs written by gen rust, so the source tree stays clean. The
+// copy and the guests go to the toolchain's store, if it has one: the
+// kernel matrix's VMs, which have neither cargo nor testdata, take them
+// from there.
 func rustGuest(t *testing.T, features ...string) string {
 	t.Helper()
-	testenv.RustT(t)
 	objs := map[string]string{}
 	var env []string
 	for k, name := range rustObjects {
@@ -49,45 +51,51 @@ func rustGuest(t *testing.T, features ...string) string {
 	return tc.RustGuestWasmT(t, testenv.RustGuest{Dir: rustCrateDir, Bin: "guest", Features: features, Env: env})
 }
 
+// rustCrate is the copy of testdata/rust that rustGuest builds, in a
+// directory whose path is the same in every run with the same store (the
+// guests' key in the store holds it).
 func rustCrate(objs map[string]string) (string, error) {
+	return tc.Stored("e2e-rust-crate", func(dst string) error { return writeRustCrate(dst, objs) })
+}
+
+func writeRustCrate(dst string, objs map[string]string) error {
 	src, err := filepath.Abs(filepath.Join("testdata", "rust"))
 	if err != nil {
-		return "", err
+		return err
 	}
-	dst := filepath.Join(tc.Dir(), "rust-e2e")
 	if err := os.MkdirAll(filepath.Join(dst, "src"), 0o755); err != nil {
-		return "", err
+		return err
 	}
 	for _, f := range []string{"Cargo.toml", "build.rs", "src/main.rs"} {
 		b, err := os.ReadFile(filepath.Join(src, f))
 		if err != nil {
-			return "", err
+			return err
 		}
 		if f == "Cargo.toml" {
 			b = bytes.ReplaceAll(b, []byte(`"../../../sdk/rust"`), []byte(strconv.Quote(filepath.Join(tc.RepoRoot(), "sdk", "rust"))))
 		}
 		if err := os.WriteFile(filepath.Join(dst, f), b, 0o644); err != nil {
-			return "", err
+			return err
 		}
 	}
 	for _, name := range []string{"maps", "rustsdk"} {
 		raw, err := os.ReadFile(objs[name])
 		if err != nil {
-			return "", err
+			return err
 		}
 		o, err := gen.LoadObject(raw)
 		if err != nil {
-			return "", err
+			return err
 		}
 		var b bytes.Buffer
 		if err := gen.WriteRust(&b, o, objs[name], nil); err != nil {
-			return "", err
+			return err
 		}
 		if err := os.WriteFile(filepath.Join(dst, "src", name+"_bpf.rs"), b.Bytes(), 0o644); err != nil {
-			return "", err
+			return err
 		}
 	}
-	return dst, nil
+	return nil
 }
 
 // TestRustEvents: the Rust guest reports every exec through a ring buffer

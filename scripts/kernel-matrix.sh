@@ -39,6 +39,8 @@ start_all=$(date +%s)
 vm_skip='examples/TestEmbed builds a native program that embeds the runtime (go build, cc) at run time
 examples/TestGenRust compiles the Rust that wasm-bpf gen rust writes with cargo at run time
 e2e/TestNewTool builds the projects that wasm-bpf new writes with make, clang, go and cargo at run time
+e2e/TestRustSDKUnit runs the tests of the Rust SDK crate with cargo test at run time
+e2e/TestRustTemplate builds the Rust tool that wasm-bpf new --lang rust writes with make and cargo at run time
 e2e/TestReleaseImage runs the release image with umoci and runc'
 # Modules the VM loads if the kernel has them as modules: the disk that
 # carries the results back (PCI transport first), and veth for XDP.
@@ -238,6 +240,10 @@ if [ -z "$store" ]; then
 	}
 fi
 [ -e "$store/parity/.built" ] || die "$store holds no parity guests (run scripts/parity.sh with PARITY_GUESTS=$store/parity)"
+# The examples as the example tests built them: e2e's TestObjectFuzz takes
+# their objects as seeds from the tree (examples/*/*.bpf.o).
+examples_built=$store/examples-build/examples
+[ -e "$examples_built/../.testenv-done" ] || die "$store holds no built examples (run go test ./examples with WASM_BPF_TESTENV_STORE=$store)"
 
 # The test binaries: static, as the VM has no libraries (both link libbpf,
 # and e2e wasmtime, as the release binary does).
@@ -285,6 +291,16 @@ cp -a parity/expected "$rootfs$root/parity/"
 mkdir -p "$rootfs$(dirname "$store")"
 cp -a "$store" "$rootfs$store"
 find "$rootfs$store" \( -name '*.lock' -o -name '*.tmp.bpf.o' -o -name vmlinux.h \) -delete
+# TestObjectFuzz's other seeds: the objects of e2e/testdata/*.bpf.c, which
+# it finds by their sources (the objects are in the store).
+mkdir -p "$rootfs$root/e2e/testdata"
+cp e2e/testdata/*.bpf.c "$rootfs$root/e2e/testdata/"
+for o in "$examples_built"/*/*.bpf.o; do
+	[[ $o == *.tmp.bpf.o ]] && continue
+	d=$rootfs$root/examples/$(basename "$(dirname "$o")")
+	mkdir -p "$d"
+	ln -s "$o" "$d/"
+done
 cp scripts/kernel-vm-test.sh "$rootfs/init"
 chmod 755 "$rootfs/init"
 {

@@ -111,19 +111,25 @@ type RustGuest struct {
 }
 
 // RustGuestWasm builds a Rust guest once per description and returns the
-// .wasm path.
+// .wasm path. With a store, g.Dir must be a path that stays the same
+// between runs (the key holds it): a directory from Stored, not a
+// temporary one.
 func (tc *Toolchain) RustGuestWasm(g RustGuest) (string, error) {
-	r, err := FindRust()
-	if err != nil {
-		return "", err
-	}
 	dir, err := filepath.Abs(g.Dir)
 	if err != nil {
 		return "", err
 	}
 	key := "rust\x00" + dir + "\x00" + g.Bin + "\x00" + strings.Join(g.Features, ",") + "\x00" + strings.Join(g.Env, "\x00")
 	out, err := tc.once(key, func(out string) error {
-		wasm, err := r.BuildWasm(dir, filepath.Join(out, "target"), g.Bin, g.Features, g.Env...)
+		// Only a build needs the toolchain: a guest from the store runs
+		// where there is none (scripts/kernel-matrix.sh's VMs).
+		r, err := FindRust()
+		if err != nil {
+			return err
+		}
+		// cargo's build files stay out of the store (which the VMs carry
+		// in RAM); the guests share them within a test binary.
+		wasm, err := r.BuildWasm(dir, filepath.Join(tc.dir, "cargo-target"), g.Bin, g.Features, g.Env...)
 		if err != nil {
 			return err
 		}
