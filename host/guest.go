@@ -42,6 +42,8 @@ type guest struct {
 
 	stats *guestStats // host/stats.go
 
+	loads chan struct{} // the runtime's load slots (Runtime.loads)
+
 	// fatal is what ended the guest inside a host call that called back into
 	// it (a trap or proc_exit in a poll callback); the host call returns a
 	// trap and Run reports fatal instead.
@@ -90,7 +92,7 @@ func (o *object) busy() bool {
 	return false
 }
 
-func newGuest(store *wasmtime.Store, ctl *control, cfg Config) *guest {
+func newGuest(store *wasmtime.Store, ctl *control, cfg Config, loads chan struct{}) *guest {
 	g := &guest{
 		log:     cfg.Logger,
 		cfg:     cfg,
@@ -100,6 +102,7 @@ func newGuest(store *wasmtime.Store, ctl *control, cfg Config) *guest {
 		objects: map[uint64]*object{},
 		held:    map[*object]struct{}{},
 		stats:   newGuestStats(),
+		loads:   loads,
 	}
 	g.maptab = cabi.New(func(fd, cmd int32, errno syscall.Errno, why string) {
 		args := []any{"fd", fd, "cmd", cmd, "errno", errno.Error()}

@@ -57,7 +57,7 @@ func (rt *Runtime) Start(ctx context.Context, wasm []byte, cfg Config) (*Instanc
 		return nil, err
 	}
 	store := wasmtime.NewStore(mod.engine)
-	g := newGuest(store, ctl, cfg)
+	g := newGuest(store, ctl, cfg, rt.loads)
 	inst := &Instance{mod: mod, ctl: ctl, stats: g.stats, done: make(chan struct{})}
 	linker, streams, err := rt.prepare(g, mod.engine, module)
 	if err != nil {

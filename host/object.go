@@ -135,9 +135,15 @@ func (g *guest) open(handle uint64, elf []byte, analysis *policy.Object) (*objec
 // load then finishes in the background and closes the object, leaving
 // nothing in the kernel.
 func (g *guest) load(obj *libbpf.Object) error {
+	select {
+	case g.loads <- struct{}{}:
+	case <-g.ctl.done: // stopped while other loads held every slot
+		return fmt.Errorf("load %q: %w", obj.Name(), g.ctl.stopCause())
+	}
 	result, abandon := make(chan error), make(chan struct{})
 	go func() {
 		err := obj.Load()
+		<-g.loads
 		select {
 		case result <- err:
 		case <-abandon:

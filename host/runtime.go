@@ -3,6 +3,7 @@ package host
 import (
 	"errors"
 	"fmt"
+	goruntime "runtime"
 	"sync"
 	"time"
 
@@ -46,6 +47,14 @@ type Runtime struct {
 	closed bool
 	starts sync.WaitGroup // Starts and Precompiles in progress: they compile with the engines
 	guests sync.WaitGroup
+
+	// loads holds a slot for each BPF object load in progress, its own
+	// guest's or one a stopped guest left to finish in the background.
+	// Guests started and stopped faster than their loads finish piled
+	// abandoned loads up without bound (the agent's soak: 500 at once,
+	// 11 MB of libbpf's kernel BTF copies each, 1.8 GB); the verifier
+	// is CPU-bound, so more loads than CPUs at once finish none sooner.
+	loads chan struct{}
 }
 
 // NewRuntime creates a runtime.
@@ -55,6 +64,7 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 		stopTick: make(chan struct{}),
 		tickDone: make(chan struct{}),
 		live:     map[*Instance]struct{}{},
+		loads:    make(chan struct{}, max(2, goruntime.NumCPU())),
 		mods: modules{
 			byKey:     map[[32]byte]*module{},
 			compiling: map[[32]byte]chan struct{}{},
