@@ -102,7 +102,9 @@ func (g *guest) open(handle uint64, elf []byte, analysis *policy.Object) (*objec
 	}
 	if err := g.load(obj); err != nil {
 		if !errors.Is(err, errLoadAbandoned) { // else obj is not ours to read any more
-			err = g.explainLoad(elf, obj, err)
+			if g.ctl.stopCause() == nil { // a stop needs no diagnosis
+				err = g.explainLoad(elf, obj, err)
+			}
 			obj.Close()
 		}
 		return nil, err
